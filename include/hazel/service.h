@@ -1,0 +1,203 @@
+// The service API: what an embedder writes to add behaviour to hazel.
+//
+//   class Greeter : public hazel::Service {
+//    public:
+//     Greeter() : Service("greeter", 100, hazel::kEventDisconnect) {}
+//     void on_request(const hazel::Request& req, hazel::Reply reply) override {
+//       reply.ok("hello, " + std::string(req.body));
+//     }
+//   };
+//
+// A service sees client ids, never sockets. Everything it does to the world
+// goes through its Context (available from on_mount() on): push to a client,
+// close a client, call another service, set a timer. All callbacks run on the
+// daemon's single loop thread; a service needs no locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "hazel/frame.h"
+
+namespace hazel {
+
+using ClientId = uint64_t;
+
+// Client events a service can subscribe to, as bits of its event mask.
+enum class Event : uint8_t { kConnect = 0, kDisconnect = 1 };
+inline constexpr uint32_t kEventConnect = 1u << static_cast<int>(Event::kConnect);
+inline constexpr uint32_t kEventDisconnect = 1u << static_cast<int>(Event::kDisconnect);
+
+class Context;
+class Service;
+namespace detail {
+class Core;
+class ServiceTable;
+}
+
+// One request as a service sees it. `body` is valid only during the call.
+struct Request {
+  ClientId client = 0;  // the requesting client; 0 when a service called
+  uint16_t service = 0;
+  uint16_t op = 0;
+  std::string_view body;
+  bool one_way = false;  // a SEND: the reply will be discarded
+};
+
+// The answer to one request. Move-only; complete it exactly once, now or
+// later (an asynchronous reply). A Reply destroyed without an answer replies
+// INTERNAL; one completed after the request timed out, or after the client
+// went away, is dropped (and counted). Completing twice is a no-op.
+class Reply {
+ public:
+  Reply() = default;
+  Reply(Reply&& o) noexcept;
+  Reply& operator=(Reply&& o) noexcept;
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+  ~Reply();
+
+  void ok(std::string_view body = {}) { send(Status::kOk, body); }
+  void error(Status status, std::string_view reason = {}) {
+    send(status, reason);
+  }
+  void send(Status status, std::string_view body);
+
+  // True until the reply is completed (or its request timed out).
+  bool pending() const;
+  ClientId client() const { return client_; }
+
+ private:
+  friend class detail::Core;
+  Reply(detail::Core* core, uint32_t slot, uint32_t gen, ClientId client)
+      : core_(core), slot_(slot), gen_(gen), client_(client) {}
+
+  detail::Core* core_ = nullptr;
+  uint32_t slot_ = 0;
+  uint32_t gen_ = 0;
+  ClientId client_ = 0;
+};
+
+// Receives INFO lines ("name value") from a service.
+class InfoSink {
+ public:
+  virtual void add(std::string_view name, int64_t value) = 0;
+
+ protected:
+  ~InfoSink() = default;
+};
+
+using CallCallback = std::function<void(Status status, std::string_view body)>;
+using TimerCallback = std::function<void()>;
+using TimerId = uint64_t;
+
+class Service {
+ public:
+  // `id` is the wire service id (0..3 are the built-ins sys, echo, kv,
+  // room); `events` is a mask of kEvent* bits this service wants.
+  Service(std::string name, uint16_t id, uint32_t events = 0);
+  virtual ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  const std::string& name() const { return name_; }
+  uint16_t id() const { return id_; }
+  uint32_t events() const { return events_; }
+  bool mounted() const { return ctx_ != nullptr; }
+
+  // Called when mounted on a daemon; the context is valid until unmount.
+  virtual void on_mount() {}
+  virtual void on_unmount() {}
+  // A REQUEST (or a call() from another service). Answer through `reply`.
+  virtual void on_request(const Request& req, Reply reply) = 0;
+  // A SEND. By default it runs the op exactly as a REQUEST would and
+  // discards the result.
+  virtual void on_send(const Request& req);
+  // A client event whose bit is in events().
+  virtual void on_event(Event, ClientId) {}
+  // Adds this service's figures to sys INFO.
+  virtual void on_info(InfoSink&) {}
+
+ protected:
+  Context& ctx() { return *ctx_; }
+
+ private:
+  friend class detail::Core;
+  friend class detail::ServiceTable;
+  std::string name_;
+  uint16_t id_;
+  uint32_t events_;
+  Context* ctx_ = nullptr;
+  // Intrusive node of the daemon's service list.
+  Service* prev_ = nullptr;
+  Service* next_ = nullptr;
+};
+
+// Figures of the whole daemon, for sys INFO and embedders.
+struct Stats {
+  uint64_t uptime_s = 0;
+  uint64_t clients = 0;
+  uint64_t clients_total = 0;
+  uint64_t frames_in = 0;
+  uint64_t frames_out = 0;
+  uint64_t sessions_pending = 0;
+  uint64_t sessions_timed_out = 0;
+  uint64_t replies_dropped = 0;
+  uint64_t sends_dropped = 0;
+};
+
+// The daemon as a service sees it. Obtained through Service::ctx().
+class Context {
+ public:
+  // Pushes a frame (service = `from`, code = `op`) to a client. False if the
+  // client does not exist (any more).
+  bool push(ClientId to, uint16_t from, uint16_t op, std::string_view body);
+  // Encodes one PUSH once and queues the same bytes to every listed client
+  // (fan-out). Returns how many clients it was queued to.
+  size_t push_many(const ClientId* to, size_t n, uint16_t from, uint16_t op,
+                   std::string_view body);
+  // Like push_many, with the body given in two parts (header + payload),
+  // so a caller does not have to join them.
+  size_t push_many(const ClientId* to, size_t n, uint16_t from, uint16_t op,
+                   std::string_view body_head, std::string_view body_tail);
+  // Sends GOODBYE KICKED with `reason` and closes the client.
+  bool kick(ClientId client, std::string_view reason);
+  bool client_exists(ClientId client) const;
+
+  // Calls another service. `done` runs exactly once: OK and the reply body,
+  // or TIMEOUT when `timeout_ms` passes first (0 = the daemon's default),
+  // or UNAVAILABLE if the callee is not mounted or is unmounted meanwhile,
+  // or BUSY if too many sessions are pending. It may run before call()
+  // returns when the callee answers at once.
+  void call(uint16_t service, uint16_t op, std::string_view body,
+            uint32_t timeout_ms, CallCallback done);
+
+  // Runs `fn` once after `delay_ms`; cancel_timer() before that stops it.
+  TimerId set_timer(uint32_t delay_ms, TimerCallback fn);
+  bool cancel_timer(TimerId id);
+
+  // Milliseconds of the monotonic clock, read once per loop turn.
+  uint64_t now_ms() const;
+  uint32_t max_frame() const;
+  uint32_t idle_timeout_ms() const;
+  uint16_t worker_index() const;
+  uint16_t workers() const;
+  Stats stats() const;
+  // Looks a mounted service up by name or id (nullptr if none).
+  Service* find_service(std::string_view name) const;
+  Service* find_service(uint16_t id) const;
+  // Visits mounted services in mount order.
+  void for_each_service(const std::function<void(const Service&)>& fn) const;
+  // Collects every service's on_info() figures.
+  void collect_info(InfoSink& sink) const;
+
+ private:
+  friend class detail::Core;
+  friend class Service;
+  explicit Context(detail::Core* core) : core_(core) {}
+  detail::Core* core_;
+};
+
+}  // namespace hazel

@@ -1,0 +1,82 @@
+// Client: one accepted connection as the server holds it. Outside the message
+// module a client is known only by its id.
+//
+// Life of a client:
+//
+//   accept ──► kOpen ──(GOODBYE queued / peer EOF)──► kClosing ──► closed
+//                │                                      (flush, then close;
+//                └──(reset, slow, flush done)───────────► at most a linger)
+//
+// A client leaves the id table (and services get DISCONNECT) the moment it
+// leaves kOpen; the object itself is freed at the end of the loop turn, since
+// we may be inside its own callback.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "hazel/frame.h"
+#include "hazel/service.h"
+#include "loop.h"
+#include "ring_buffer.h"
+#include "timer_wheel.h"
+
+namespace hazel {
+
+class Message;
+
+class Client final : public IoHandler {
+ public:
+  enum class State : uint8_t { kOpen, kClosing, kClosed };
+  enum class Flush : uint8_t { kDone, kPending, kError };
+
+  Client(Message& msg, int fd, ClientId id, size_t max_output);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void on_io(uint32_t events) override;
+
+  // Queues one frame (header + body) for the end-of-turn write. False if the
+  // output limit would be passed (the caller closes the client as SLOW).
+  bool queue(const FrameHeader& h, std::string_view body);
+  // Queues bytes that already are whole frames (fan-out encodes once).
+  bool queue_raw(std::string_view frames) {
+    return out_.append(frames.data(), frames.size());
+  }
+  // One writev of everything pending.
+  Flush flush();
+  bool has_output() const { return !out_.empty(); }
+  // Drops pending output (a jammed client is closed without it).
+  void drop_output() { out_.consume(out_.size()); }
+  void release_buffers() {
+    in_.release_if_empty();
+    out_.release_if_empty();
+  }
+
+  int fd() const { return fd_; }
+  ClientId id() const { return id_; }
+  State state() const { return state_; }
+  void set_state(State s) { state_ = s; }
+  RingBuffer& input() { return in_; }
+  Message& msg() { return msg_; }
+
+  uint32_t epoll_events = 0;     // what is registered now
+  uint64_t last_input_ms = 0;    // for the idle check, set per read
+  TimerNode timer;               // idle check while open, linger after
+  Client* next_flush = nullptr;  // intrusive: clients with output this turn
+  bool in_flush_list = false;
+  Client* next_dead = nullptr;   // intrusive: closed, freed at end of turn
+
+ private:
+  Message& msg_;
+  int fd_;
+  ClientId id_;
+  State state_ = State::kOpen;
+  RingBuffer in_;   // holds at most one partial frame
+  RingBuffer out_;  // frames not yet taken by the kernel
+};
+
+}  // namespace hazel

@@ -1,0 +1,58 @@
+#include "client.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "message.h"
+
+namespace hazel {
+
+Client::Client(Message& msg, int fd, ClientId id, size_t max_output)
+    : msg_(msg),
+      fd_(fd),
+      id_(id),
+      in_(kHeaderSize + msg.max_frame()),
+      out_(max_output) {
+  timer.data = this;
+}
+
+Client::~Client() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void Client::on_io(uint32_t events) { msg_.on_client_io(*this, events); }
+
+bool Client::queue(const FrameHeader& h, std::string_view body) {
+  size_t total = kHeaderSize + body.size();
+  if (!out_.reserve(total)) return false;
+  uint8_t hdr[kHeaderSize];
+  encode_header(h, hdr);
+  out_.append(hdr, kHeaderSize);
+  out_.append(body.data(), body.size());
+  return true;
+}
+
+Client::Flush Client::flush() {
+  while (!out_.empty()) {
+    struct iovec iov[2];
+    int cnt = out_.readable_spans(iov);
+    // sendmsg rather than writev: MSG_NOSIGNAL turns a closed peer into
+    // EPIPE instead of a process-wide SIGPIPE.
+    struct msghdr mh{};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = static_cast<size_t>(cnt);
+    ssize_t n = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Flush::kPending;
+      return Flush::kError;
+    }
+    out_.consume(static_cast<size_t>(n));
+  }
+  return Flush::kDone;
+}
+
+}  // namespace hazel

@@ -1,0 +1,129 @@
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace hazel {
+
+namespace {
+constexpr int kBacklog = 4096;
+// Bounded so the listener cannot starve established clients in one turn.
+constexpr int kMaxAcceptsPerTurn = 256;
+
+int open_spare() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+}  // namespace
+
+Gateway::~Gateway() {
+  close_listener();
+  if (spare_fd_ >= 0) close(spare_fd_);
+}
+
+bool Gateway::listen(const std::string& addr, uint16_t port, std::string* err) {
+  struct sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<struct sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<struct sockaddr_in6*>(&ss);
+  int family;
+  if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+    family = AF_INET;
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+    family = AF_INET6;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    *err = "bind " + addr + ": not an IPv4 or IPv6 address";
+    return false;
+  }
+  std::string where = (family == AF_INET6 ? "[" + addr + "]" : addr) + ":" +
+                      std::to_string(port);
+  fd_ = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    *err = "socket " + where + ": " + strerror(errno);
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Workers of one server share the port; the kernel spreads connections.
+  setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd_, reinterpret_cast<struct sockaddr*>(&ss), len) != 0) {
+    *err = "bind " + where + ": " + strerror(errno);
+    close_listener();
+    return false;
+  }
+  if (::listen(fd_, kBacklog) != 0) {
+    *err = "listen " + where + ": " + strerror(errno);
+    close_listener();
+    return false;
+  }
+  len = sizeof ss;
+  getsockname(fd_, reinterpret_cast<struct sockaddr*>(&ss), &len);
+  port_ = ntohs(family == AF_INET ? v4->sin_port : v6->sin6_port);
+  spare_fd_ = open_spare();
+  return true;
+}
+
+bool Gateway::start(std::string* err) {
+  if (!loop_.add(fd_, EPOLLIN, this)) {
+    *err = std::string("epoll_ctl(listener): ") + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void Gateway::close_listener() {
+  if (fd_ < 0) return;
+  loop_.remove(fd_);
+  close(fd_);
+  fd_ = -1;
+}
+
+void Gateway::on_emfile() {
+  // Out of descriptors: the pending connection would wake us forever. Give
+  // up the spare, accept and close at once, then take the spare back.
+  if (!emfile_logged_) {
+    HZ_WARN("accept: %s, closing spare fd to shed connections",
+            strerror(errno));
+    emfile_logged_ = true;
+  }
+  if (spare_fd_ >= 0) {
+    close(spare_fd_);
+    int fd = accept(fd_, nullptr, nullptr);
+    if (fd >= 0) close(fd);
+    spare_fd_ = open_spare();
+  }
+}
+
+void Gateway::on_io(uint32_t) {
+  for (int i = 0; i < kMaxAcceptsPerTurn && fd_ >= 0; ++i) {
+    int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EMFILE || errno == ENFILE) {
+        on_emfile();
+        return;
+      }
+      HZ_WARN("accept: %s", strerror(errno));
+      return;
+    }
+    emfile_logged_ = false;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sink_.on_accept(fd);
+  }
+}
+
+}  // namespace hazel

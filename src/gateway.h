@@ -1,0 +1,51 @@
+// Gateway: the listening socket. Accepts connections until EAGAIN and hands
+// each accepted fd to its sink, which turns it into a client. The gateway
+// keeps no client list: once handed over, a connection is not its business.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "loop.h"
+
+namespace hazel {
+
+class GatewaySink {
+ public:
+  // Takes ownership of `fd` (non-blocking, close-on-exec, TCP_NODELAY set).
+  virtual void on_accept(int fd) = 0;
+
+ protected:
+  ~GatewaySink() = default;
+};
+
+class Gateway final : public IoHandler {
+ public:
+  Gateway(Loop& loop, GatewaySink& sink) : loop_(loop), sink_(sink) {}
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds `addr:port` (IPv4 or IPv6 literal) with SO_REUSEADDR and
+  // SO_REUSEPORT and starts listening. err: "bind 0.0.0.0:9000: ...".
+  bool listen(const std::string& addr, uint16_t port, std::string* err);
+  // Registers with the loop; accepting starts on the next turn.
+  bool start(std::string* err);
+  // Stops accepting and closes the listening socket.
+  void close_listener();
+  uint16_t port() const { return port_; }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  void on_emfile();
+
+  Loop& loop_;
+  GatewaySink& sink_;
+  int fd_ = -1;
+  int spare_fd_ = -1;  // given up on EMFILE to accept-and-close
+  uint16_t port_ = 0;
+  bool emfile_logged_ = false;
+};
+
+}  // namespace hazel

@@ -1,0 +1,96 @@
+// Loop: the reactor. One epoll instance, an fd-indexed table of handlers (no
+// map lookup per event), a monotonic clock read once per turn, a timer wheel
+// driven by that clock, and an end-of-turn hook where corked output is
+// written and closed clients are freed.
+//
+// Level-triggered on purpose: a handler may stop reading after a fair share
+// of bytes and the kernel reports the fd again next turn, so one busy client
+// cannot starve the rest, and no handler has to drain to EAGAIN to stay
+// correct. EPOLLOUT is only registered while output is pending, so the level
+// trigger costs nothing for idle writers.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "timer_wheel.h"
+
+namespace hazel {
+
+class IoHandler {
+ public:
+  virtual void on_io(uint32_t events) = 0;
+
+ protected:
+  ~IoHandler() = default;
+};
+
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // Creates the epoll and wake-up fds. `err` gets context on failure.
+  bool init(std::string* err);
+
+  bool add(int fd, uint32_t events, IoHandler* h);
+  bool modify(int fd, uint32_t events);
+  // Unregisters `fd`; events already collected this turn are not delivered.
+  void remove(int fd);
+
+  // Blocks SIGTERM/SIGINT for this thread and reports them through the loop
+  // (signalfd), so a signal never interrupts a handler half way.
+  bool watch_signals(std::string* err);
+
+  // Runs turns until stop(). Each turn: wait, dispatch I/O, fire timers, run
+  // the end-of-turn hook.
+  void run();
+  void stop() { stopping_ = true; }
+  // Thread- and signal-safe request: the on_wake hook runs inside the loop.
+  void wake();
+
+  using Hook = void (*)(void* arg);
+  void set_end_of_turn(Hook fn, void* arg) { end_fn_ = fn; end_arg_ = arg; }
+  void set_on_wake(Hook fn, void* arg) { wake_fn_ = fn; wake_arg_ = arg; }
+  void set_on_signal(Hook fn, void* arg) { signal_fn_ = fn; signal_arg_ = arg; }
+
+  // Milliseconds since the loop was created, read once per turn.
+  uint64_t now_ms() const { return now_ms_; }
+  TimerWheel& timers() { return timers_; }
+  void add_timer(TimerNode* n, uint64_t delay_ms) {
+    timers_.add(n, now_ms_ + delay_ms);
+  }
+
+ private:
+  class WakeHandler;
+  class SignalHandler;
+  uint64_t read_clock() const;
+  int wait_timeout() const;
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  int sigfd_ = -1;
+  std::vector<IoHandler*> handlers_;  // indexed by fd
+  std::vector<struct epoll_event> events_;
+  TimerWheel timers_;
+  uint64_t start_ns_ = 0;
+  uint64_t now_ms_ = 0;
+  bool stopping_ = false;
+  std::atomic<bool> woken_{false};
+  Hook end_fn_ = nullptr;
+  void* end_arg_ = nullptr;
+  Hook wake_fn_ = nullptr;
+  void* wake_arg_ = nullptr;
+  Hook signal_fn_ = nullptr;
+  void* signal_arg_ = nullptr;
+  IoHandler* wake_handler_ = nullptr;
+  IoHandler* signal_handler_ = nullptr;
+};
+
+}  // namespace hazel

@@ -1,0 +1,457 @@
+#include "message.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core.h"
+#include "log.h"
+#include "service.h"
+
+namespace hazel {
+
+namespace {
+// One read buffer shared by all clients (a read never allocates). Complete
+// frames are dispatched straight from it; only a trailing partial frame is
+// copied into the client's input ring.
+constexpr size_t kReadBufferSize = 64 * 1024;
+// Fair share per client per turn; level-triggered epoll brings it back.
+constexpr int kMaxReadsPerTurn = 4;
+// After a GOODBYE, how long a client that does not read may hold its socket.
+constexpr uint32_t kGoodbyeLingerMs = 2000;
+// Bytes of a closing client's unread input discarded before close, so the
+// kernel sends FIN (not RST, which could destroy the GOODBYE in flight).
+constexpr size_t kMaxDrainBytes = 256 * 1024;
+
+std::string describe_bad_header(const uint8_t* h, size_t avail,
+                                uint32_t max_frame) {
+  if (avail >= 1 && h[0] != kMagic0) return "bad magic";
+  if (avail >= 2 && h[1] != kMagic1) return "bad magic";
+  if (avail >= 3 && h[2] != kProtocolVersion)
+    return "unsupported protocol version " + std::to_string(h[2]);
+  if (avail >= 4 && h[3] != static_cast<uint8_t>(Kind::kRequest) &&
+      h[3] != static_cast<uint8_t>(Kind::kSend))
+    return "frame kind " + std::to_string(h[3]) + " not allowed from a client";
+  if (avail >= kHeaderSize)
+    return "frame body of " + std::to_string(get_u32(h + 12)) +
+           " bytes exceeds max_frame " + std::to_string(max_frame);
+  return "bad frame header";
+}
+}  // namespace
+
+Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
+                 detail::Core& core)
+    : loop_(loop),
+      cfg_(cfg),
+      services_(services),
+      core_(core),
+      rbuf_(new uint8_t[kReadBufferSize]),
+      scratch_(new uint8_t[kHeaderSize + cfg.max_frame]) {
+  next_id_ = (uint64_t{cfg.worker_index} << 48) | 1;
+}
+
+Message::~Message() {
+  for (auto& [id, c] : clients_) {
+    loop_.timers().cancel(&c->timer);
+    delete c;
+  }
+  clients_.clear();
+  while (dead_head_) {
+    Client* next = dead_head_->next_dead;
+    delete dead_head_;
+    dead_head_ = next;
+  }
+}
+
+Client* Message::find_open(ClientId id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
+// ---- accept ----------------------------------------------------------------
+
+void Message::on_accept(int fd) {
+  if (clients_.size() >= cfg_.max_clients) {
+    if (!full_logged_) {
+      HZ_WARN("accept: at --max-clients %u, refusing with GOODBYE FULL",
+              cfg_.max_clients);
+      full_logged_ = true;
+    }
+    std::string bye = encode_frame(Kind::kGoodbye, 0,
+                                   static_cast<uint16_t>(Goodbye::kFull), 0,
+                                   "server is at its connection limit");
+    ssize_t rc = send(fd, bye.data(), bye.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)rc;
+    close(fd);
+    return;
+  }
+  full_logged_ = false;
+  ClientId id = next_id_++;
+  auto* c = new Client(*this, fd, id, cfg_.max_output);
+  c->timer.fire = &Message::on_timer;
+  c->epoll_events = EPOLLIN;
+  if (!loop_.add(fd, EPOLLIN, c)) {
+    HZ_WARN("epoll_ctl(client %llu): %s", static_cast<unsigned long long>(id),
+            strerror(errno));
+    delete c;
+    return;
+  }
+  clients_.emplace(id, c);
+  ++clients_total_;
+  c->last_input_ms = loop_.now_ms();
+  if (cfg_.idle_timeout_ms > 0) loop_.add_timer(&c->timer, cfg_.idle_timeout_ms);
+  HZ_DEBUG("client %llu connected (fd %d)", static_cast<unsigned long long>(id),
+           fd);
+  services_.notify(Event::kConnect, id);
+  drain_events();
+}
+
+// ---- input -----------------------------------------------------------------
+
+void Message::on_client_io(Client& c, uint32_t events) {
+  if (c.state() == Client::State::kClosed) return;
+  if (events & EPOLLOUT) flush_client(c);
+  if (c.state() == Client::State::kOpen &&
+      (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    read_input(c);
+  } else if (c.state() == Client::State::kClosing &&
+             (events & (EPOLLHUP | EPOLLERR))) {
+    close_now(c, "hung up while closing");
+  }
+  drain_events();
+}
+
+void Message::read_input(Client& c) {
+  for (int i = 0; i < kMaxReadsPerTurn; ++i) {
+    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      close_now(c, "connection reset");
+      return;
+    }
+    if (n == 0) {
+      // Peer finished sending: answer what is queued, then close.
+      begin_close(c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
+      return;
+    }
+    c.last_input_ms = loop_.now_ms();
+    feed(c, rbuf_.get(), static_cast<size_t>(n));
+    if (c.state() != Client::State::kOpen) return;
+    if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained
+  }
+}
+
+void Message::feed(Client& c, const uint8_t* p, size_t n) {
+  const uint8_t* end = p + n;
+  RingBuffer& in = c.input();
+  // First complete the partial frame left over from an earlier read.
+  while (!in.empty() && p < end) {
+    if (in.size() < kHeaderSize) {
+      size_t take = std::min(kHeaderSize - in.size(), static_cast<size_t>(end - p));
+      in.append(p, take);
+      p += take;
+    }
+    size_t have = std::min(in.size(), kHeaderSize);
+    uint8_t hdr[kHeaderSize];
+    in.peek(0, have, hdr);
+    Decoded d = decode(hdr, have, cfg_.max_frame, Peer::kServer);
+    if (d.status == DecodeStatus::kError) {
+      protocol_error(c, hdr, have, d.error);
+      return;
+    }
+    if (have < kHeaderSize) return;
+    size_t total = kHeaderSize + d.header.length;
+    size_t take = std::min(total - in.size(), static_cast<size_t>(end - p));
+    in.append(p, take);
+    p += take;
+    if (in.size() < total) return;
+    const uint8_t* frame = in.contiguous(total, scratch_.get());
+    dispatch(c, d.header, frame + kHeaderSize);
+    in.consume(total);
+    if (c.state() != Client::State::kOpen) return;
+  }
+  // Then whole frames straight from the read buffer.
+  while (p < end) {
+    Decoded d = decode(p, static_cast<size_t>(end - p), cfg_.max_frame,
+                       Peer::kServer);
+    if (d.status == DecodeStatus::kError) {
+      protocol_error(c, p, static_cast<size_t>(end - p), d.error);
+      return;
+    }
+    if (d.status == DecodeStatus::kNeedMore) {
+      // At most one partial frame: it fits, the ring's limit is one frame.
+      in.append(p, static_cast<size_t>(end - p));
+      return;
+    }
+    dispatch(c, d.header, p + kHeaderSize);
+    p += kHeaderSize + d.header.length;
+    if (c.state() != Client::State::kOpen) return;
+  }
+  in.release_if_empty();
+}
+
+void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
+  ++frames_in_;
+  Request req;
+  req.client = c.id();
+  req.service = h.service;
+  req.op = h.code;
+  req.body = std::string_view(reinterpret_cast<const char*>(body), h.length);
+  req.one_way = h.kind == Kind::kSend;
+  Service* s = services_.find(h.service);
+  if (h.kind == Kind::kRequest) {
+    if (s == nullptr) {
+      std::string why = "no service " + std::to_string(h.service);
+      send_reply(c.id(), h.service, h.session, Status::kNoService, why);
+    } else {
+      core_.handle_request(*s, req, h.session);
+    }
+  } else {
+    if (s == nullptr) {
+      ++sends_dropped_;
+    } else {
+      core_.handle_send(*s, req);
+    }
+  }
+  // A service may have closed clients (kick, slow): tell the others now,
+  // before the next frame is handled.
+  drain_events();
+}
+
+void Message::protocol_error(Client& c, const uint8_t* hdr, size_t avail,
+                             Goodbye code) {
+  std::string why = describe_bad_header(hdr, avail, cfg_.max_frame);
+  HZ_DEBUG("client %llu: %s", static_cast<unsigned long long>(c.id()),
+           why.c_str());
+  begin_close(c, true, code, why, kGoodbyeLingerMs);
+}
+
+// ---- output ----------------------------------------------------------------
+
+bool Message::send_reply(ClientId client, uint16_t service, uint32_t session,
+                         Status status, std::string_view body) {
+  Client* c = find_open(client);
+  if (c == nullptr) return false;
+  if (body.size() > cfg_.max_frame) {
+    status = Status::kTooLarge;
+    body = "result exceeds max_frame";
+  }
+  FrameHeader h;
+  h.kind = Kind::kReply;
+  h.service = service;
+  h.code = static_cast<uint16_t>(status);
+  h.session = session;
+  h.length = static_cast<uint32_t>(body.size());
+  queue_frame(*c, h, body);
+  return true;
+}
+
+bool Message::push(ClientId to, uint16_t service, uint16_t op,
+                   std::string_view body) {
+  Client* c = find_open(to);
+  if (c == nullptr || body.size() > cfg_.max_frame) return false;
+  FrameHeader h;
+  h.kind = Kind::kPush;
+  h.service = service;
+  h.code = op;
+  h.length = static_cast<uint32_t>(body.size());
+  queue_frame(*c, h, body);
+  return true;
+}
+
+size_t Message::push_many(const ClientId* to, size_t n, uint16_t service,
+                          uint16_t op, std::string_view head,
+                          std::string_view tail) {
+  size_t len = head.size() + tail.size();
+  if (len > cfg_.max_frame) return 0;
+  FrameHeader h;
+  h.kind = Kind::kPush;
+  h.service = service;
+  h.code = op;
+  h.length = static_cast<uint32_t>(len);
+  // Encode once; every member gets a copy of the same bytes.
+  fanout_.resize(kHeaderSize);
+  encode_header(h, reinterpret_cast<uint8_t*>(fanout_.data()));
+  fanout_.append(head);
+  fanout_.append(tail);
+  size_t delivered = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Client* c = find_open(to[i]);
+    if (c == nullptr) continue;
+    if (!c->queue_raw(fanout_)) {
+      close_now(*c, "output limit reached (slow reader)");
+      continue;
+    }
+    ++frames_out_;
+    ++delivered;
+    schedule_flush(*c);
+  }
+  return delivered;
+}
+
+void Message::queue_frame(Client& c, const FrameHeader& h,
+                          std::string_view body) {
+  if (!c.queue(h, body)) {
+    // It does not read: drop it rather than buffer without bound.
+    close_now(c, "output limit reached (slow reader)");
+    return;
+  }
+  ++frames_out_;
+  schedule_flush(c);
+}
+
+void Message::schedule_flush(Client& c) {
+  if (c.in_flush_list) return;
+  c.in_flush_list = true;
+  c.next_flush = flush_head_;
+  flush_head_ = &c;
+}
+
+void Message::set_events(Client& c, uint32_t events) {
+  if (c.epoll_events == events) return;
+  c.epoll_events = events;
+  loop_.modify(c.fd(), events);
+}
+
+void Message::flush_client(Client& c) {
+  uint32_t base = c.state() == Client::State::kOpen ? uint32_t{EPOLLIN} : 0u;
+  switch (c.flush()) {
+    case Client::Flush::kDone:
+      set_events(c, base);
+      c.release_buffers();
+      if (c.state() == Client::State::kClosing) finish_close(c);
+      break;
+    case Client::Flush::kPending:
+      set_events(c, base | EPOLLOUT);
+      break;
+    case Client::Flush::kError:
+      close_now(c, "write failed");
+      break;
+  }
+}
+
+void Message::end_turn() {
+  drain_events();
+  // Flushing may close clients, whose DISCONNECT may make services push:
+  // repeat until nothing new is queued.
+  while (flush_head_) {
+    Client* c = flush_head_;
+    flush_head_ = nullptr;
+    while (c) {
+      Client* next = c->next_flush;
+      c->next_flush = nullptr;
+      c->in_flush_list = false;
+      if (c->state() != Client::State::kClosed) flush_client(*c);
+      c = next;
+    }
+    drain_events();
+  }
+  while (dead_head_) {
+    Client* next = dead_head_->next_dead;
+    delete dead_head_;  // closes the fd, now that the turn is over
+    dead_head_ = next;
+  }
+}
+
+// ---- closing ---------------------------------------------------------------
+
+void Message::leave_table(Client& c) {
+  clients_.erase(c.id());
+  disconnected_.push_back(c.id());
+}
+
+void Message::begin_close(Client& c, bool goodbye, Goodbye code,
+                          std::string_view text, uint32_t linger_ms) {
+  if (c.state() != Client::State::kOpen) return;
+  if (goodbye) {
+    FrameHeader h;
+    h.kind = Kind::kGoodbye;
+    h.code = static_cast<uint16_t>(code);
+    h.length = static_cast<uint32_t>(text.size());
+    if (!c.queue(h, text)) {
+      close_now(c, "output limit reached (slow reader)");
+      return;
+    }
+    ++frames_out_;
+  }
+  leave_table(c);
+  c.set_state(Client::State::kClosing);
+  ++closing_;
+  set_events(c, c.epoll_events & ~uint32_t{EPOLLIN});
+  loop_.add_timer(&c.timer, linger_ms);
+  schedule_flush(c);
+}
+
+void Message::finish_close(Client& c) {
+  // Discard what the peer sent after its last frame, so close() sends FIN.
+  size_t drained = 0;
+  while (drained < kMaxDrainBytes) {
+    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
+    if (n <= 0) break;
+    drained += static_cast<size_t>(n);
+  }
+  close_now(c, "closed after its last output");
+}
+
+void Message::close_now(Client& c, const char* why) {
+  if (c.state() == Client::State::kClosed) return;
+  if (c.state() == Client::State::kOpen) leave_table(c);
+  if (c.state() == Client::State::kClosing) --closing_;
+  HZ_DEBUG("client %llu closed: %s", static_cast<unsigned long long>(c.id()),
+           why);
+  c.set_state(Client::State::kClosed);
+  loop_.timers().cancel(&c.timer);
+  loop_.remove(c.fd());
+  c.next_dead = dead_head_;
+  dead_head_ = &c;
+}
+
+bool Message::kick(ClientId client, std::string_view reason) {
+  Client* c = find_open(client);
+  if (c == nullptr) return false;
+  begin_close(*c, true, Goodbye::kKicked, reason, kGoodbyeLingerMs);
+  return true;
+}
+
+void Message::shutdown_all(uint32_t flush_ms) {
+  std::vector<Client*> all;
+  all.reserve(clients_.size());
+  for (auto& [id, c] : clients_) all.push_back(c);
+  for (Client* c : all)
+    begin_close(*c, true, Goodbye::kShutdown, "server is shutting down",
+                flush_ms);
+  drain_events();
+}
+
+void Message::drain_events() {
+  // Swap out first: a handler may close more clients while we deliver.
+  while (!disconnected_.empty()) {
+    std::vector<ClientId> batch;
+    batch.swap(disconnected_);
+    for (ClientId id : batch) services_.notify(Event::kDisconnect, id);
+  }
+}
+
+void Message::on_timer(TimerNode* n) {
+  Client& c = *static_cast<Client*>(n->data);
+  Message& m = c.msg();
+  if (c.state() == Client::State::kClosing) {
+    m.close_now(c, "linger over");
+    return;
+  }
+  uint64_t idle = m.cfg_.idle_timeout_ms;
+  uint64_t now = m.loop_.now_ms();
+  // Input does not touch the timer (no churn per frame): check here and
+  // re-arm for the remainder if the client spoke meanwhile.
+  if (now - c.last_input_ms >= idle) {
+    m.begin_close(c, true, Goodbye::kIdle,
+                  "idle for " + std::to_string(idle) + " ms", kGoodbyeLingerMs);
+  } else {
+    m.loop_.timers().add(&c.timer, c.last_input_ms + idle);
+  }
+}
+
+}  // namespace hazel

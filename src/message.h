@@ -1,0 +1,110 @@
+// Message: the heart of the daemon. It owns every client, turns their bytes
+// into frames (through the codec), dispatches each frame to its service by
+// id, sends replies and pushes to a client by id, and tells services about
+// client events. It is the only place that knows where a client lives, so a
+// client held elsewhere (another worker) can later be reached the same way.
+//
+// Output is corked: frames produced for a client during one loop turn are
+// appended to its output ring and written with one syscall at the end of the
+// turn (end_turn()). EPOLLOUT is registered only while output is pending.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "client.h"
+#include "gateway.h"
+#include "hazel/daemon.h"
+#include "session.h"
+
+namespace hazel {
+
+namespace detail {
+class Core;
+class ServiceTable;
+}  // namespace detail
+
+class Message final : public GatewaySink, public detail::ReplySink {
+ public:
+  Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
+          detail::Core& core);
+  ~Message();
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+
+  // GatewaySink: a new connection becomes a client.
+  void on_accept(int fd) override;
+  // ReplySink: a session's answer for a client.
+  bool send_reply(ClientId client, uint16_t service, uint32_t session,
+                  Status status, std::string_view body) override;
+
+  bool push(ClientId to, uint16_t service, uint16_t op, std::string_view body);
+  // Encodes one PUSH once and queues the bytes to every client listed.
+  size_t push_many(const ClientId* to, size_t n, uint16_t service, uint16_t op,
+                   std::string_view head, std::string_view tail);
+  bool kick(ClientId client, std::string_view reason);
+  bool exists(ClientId client) const { return clients_.count(client) != 0; }
+
+  // GOODBYE SHUTDOWN to every client; each gets `flush_ms` to drain.
+  void shutdown_all(uint32_t flush_ms);
+  // No client is open or still flushing.
+  bool idle() const { return clients_.empty() && closing_ == 0; }
+
+  // Loop hooks.
+  void on_client_io(Client& c, uint32_t events);
+  void end_turn();
+
+  uint32_t max_frame() const { return cfg_.max_frame; }
+  size_t clients() const { return clients_.size(); }
+  uint64_t clients_total() const { return clients_total_; }
+  uint64_t frames_in() const { return frames_in_; }
+  uint64_t frames_out() const { return frames_out_; }
+  uint64_t sends_dropped() const { return sends_dropped_; }
+
+ private:
+  Client* find_open(ClientId id) const;
+  void read_input(Client& c);
+  void feed(Client& c, const uint8_t* data, size_t n);
+  void dispatch(Client& c, const FrameHeader& h, const uint8_t* body);
+  void protocol_error(Client& c, const uint8_t* hdr, size_t avail,
+                      Goodbye code);
+  void queue_frame(Client& c, const FrameHeader& h, std::string_view body);
+  void schedule_flush(Client& c);
+  void flush_client(Client& c);
+  void set_events(Client& c, uint32_t events);
+
+  // Leaves kOpen with an optional GOODBYE, flushes, then closes.
+  void begin_close(Client& c, bool goodbye, Goodbye code,
+                   std::string_view text, uint32_t linger_ms);
+  // Closes at once (reset, slow, linger over): no more output.
+  void close_now(Client& c, const char* why);
+  void finish_close(Client& c);
+  void leave_table(Client& c);
+  void drain_events();
+  static void on_timer(TimerNode* n);
+
+  Loop& loop_;
+  const Config& cfg_;
+  detail::ServiceTable& services_;
+  detail::Core& core_;
+  std::unordered_map<ClientId, Client*> clients_;
+  uint64_t next_id_ = 1;
+  Client* flush_head_ = nullptr;
+  Client* dead_head_ = nullptr;
+  size_t closing_ = 0;  // left the table, still flushing
+  std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
+  std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
+  std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling the ring's wrap
+  std::string fanout_;                  // one encoded PUSH for push_many
+  uint64_t clients_total_ = 0;
+  uint64_t frames_in_ = 0;
+  uint64_t frames_out_ = 0;
+  uint64_t sends_dropped_ = 0;
+  bool full_logged_ = false;
+};
+
+}  // namespace hazel

@@ -1,0 +1,49 @@
+// ServiceTable: the daemon's mounted services, twice over: an id-indexed
+// table for dispatch (no lookup cost per frame) and an intrusive list, in
+// mount order, for events, INFO and SERVICES.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hazel/service.h"
+
+namespace hazel::detail {
+
+class ServiceTable {
+ public:
+  bool add(Service& s, std::string* err);
+  void remove(Service& s);
+
+  Service* find(uint16_t id) const {
+    return id < by_id_.size() ? by_id_[id] : nullptr;
+  }
+  Service* find(std::string_view name) const;
+
+  // Walks the list; `fn` may unmount the service it is given.
+  template <class F>
+  void for_each(F&& fn) const {
+    for (Service* s = head_; s != nullptr;) {
+      Service* next = s->next_;
+      fn(*s);
+      s = next;
+    }
+  }
+  // Calls on_event on exactly the services whose mask has the event's bit.
+  void notify(Event ev, ClientId client) const {
+    uint32_t bit = 1u << static_cast<int>(ev);
+    for_each([&](Service& s) {
+      if (s.events_ & bit) s.on_event(ev, client);
+    });
+  }
+  size_t size() const { return count_; }
+
+ private:
+  std::vector<Service*> by_id_;
+  Service* head_ = nullptr;
+  Service* tail_ = nullptr;
+  size_t count_ = 0;
+};
+
+}  // namespace hazel::detail

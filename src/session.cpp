@@ -1,0 +1,137 @@
+#include "session.h"
+
+#include <utility>
+
+#include "loop.h"
+
+namespace hazel::detail {
+
+Sessions::Sessions(Loop& loop, ReplySink& sink, uint32_t cap)
+    : loop_(loop), sink_(sink), cap_(cap) {}
+
+Sessions::~Sessions() {
+  // The wheel outlives us: unlink our nodes from it.
+  for (Slot& s : slots_) loop_.timers().cancel(&s.timer);
+}
+
+Sessions::Slot* Sessions::take_slot() {
+  if (live_ >= cap_) return nullptr;
+  Slot* s;
+  if (free_ != kNone) {
+    s = &slots_[free_];
+    free_ = s->next_free;
+  } else {
+    slots_.emplace_back();
+    s = &slots_.back();
+    s->index = static_cast<uint32_t>(slots_.size() - 1);
+    s->owner = this;
+    s->timer.fire = &Sessions::on_deadline;
+    s->timer.data = s;
+  }
+  s->live = true;
+  s->next_free = kNone;
+  ++live_;
+  return s;
+}
+
+void Sessions::release(Slot& s) {
+  if (s.timer.armed()) {
+    loop_.timers().cancel(&s.timer);
+    --armed_;
+  }
+  s.live = false;
+  ++s.gen;
+  s.done = nullptr;
+  s.next_free = free_;
+  free_ = s.index;
+  --live_;
+}
+
+Sessions::Handle Sessions::open_client(Kind kind, ClientId client,
+                                       uint16_t service, uint32_t wire_session) {
+  Slot* s = take_slot();
+  if (!s) return {};
+  s->kind = kind;
+  s->client = client;
+  s->service = service;
+  s->wire_session = wire_session;
+  return {s->index, s->gen};
+}
+
+Sessions::Handle Sessions::open_call(uint16_t callee, CallCallback done) {
+  Slot* s = take_slot();
+  if (!s) return {};
+  s->kind = Kind::kCall;
+  s->client = 0;
+  s->service = callee;
+  s->wire_session = 0;
+  s->done = std::move(done);
+  return {s->index, s->gen};
+}
+
+Sessions::Slot* Sessions::get(Handle h) {
+  if (h.slot >= slots_.size()) return nullptr;
+  Slot& s = slots_[h.slot];
+  return (s.live && s.gen == h.gen) ? &s : nullptr;
+}
+
+bool Sessions::pending(Handle h) const {
+  return const_cast<Sessions*>(this)->get(h) != nullptr;
+}
+
+void Sessions::arm(Handle h, uint32_t timeout_ms) {
+  Slot* s = get(h);
+  if (!s) return;
+  if (!s->timer.armed()) ++armed_;
+  loop_.add_timer(&s->timer, timeout_ms);
+}
+
+void Sessions::finish(Slot& s, Status status, std::string_view body) {
+  // Free the slot before running anything: a callback may open sessions.
+  Kind kind = s.kind;
+  ClientId client = s.client;
+  uint16_t service = s.service;
+  uint32_t wire = s.wire_session;
+  CallCallback done = std::move(s.done);
+  release(s);
+  switch (kind) {
+    case Kind::kClientRequest:
+      if (!sink_.send_reply(client, service, wire, status, body)) ++dropped_;
+      break;
+    case Kind::kClientSend:
+      if (status != Status::kOk) ++send_errors_;
+      break;
+    case Kind::kCall:
+      if (done) done(status, body);
+      break;
+  }
+}
+
+bool Sessions::complete(Handle h, Status status, std::string_view body) {
+  Slot* s = get(h);
+  if (!s) {
+    ++dropped_;
+    return false;
+  }
+  finish(*s, status, body);
+  return true;
+}
+
+void Sessions::on_deadline(TimerNode* n) {
+  Slot* s = static_cast<Slot*>(n->data);
+  Sessions* self = s->owner;
+  --self->armed_;  // the wheel disarmed the node before calling us
+  ++self->timed_out_;
+  self->finish(*s, Status::kTimeout, "no answer before the deadline");
+}
+
+void Sessions::fail_callee(uint16_t service) {
+  // By index: a callback may open sessions, which may grow the deque.
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.live && s.service == service)
+      finish(s, Status::kUnavailable, "service unmounted");
+  }
+}
+
+}  // namespace hazel::detail

@@ -1,0 +1,107 @@
+// Sessions: every request that is waiting for its answer. A session is opened
+// for each client REQUEST and SEND, and for each service-to-service call();
+// it is completed exactly once, by its reply, by its deadline on the timer
+// wheel (TIMEOUT), or because its callee went away (UNAVAILABLE).
+//
+// Slots live in a deque (stable addresses: their timer nodes are linked
+// into the wheel) and are recycled through a free list, so opening one
+// allocates nothing in the steady state. A handle is (slot, generation); the
+// generation moves on every time a slot is freed, so a stale handle (a late
+// reply after a timeout) can never complete the slot's next session.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string_view>
+
+#include "hazel/service.h"
+#include "timer_wheel.h"
+
+namespace hazel {
+
+class Loop;
+
+namespace detail {
+
+// Where a completed session's answer goes.
+class ReplySink {
+ public:
+  // Sends a REPLY to a client; false if the client is gone.
+  virtual bool send_reply(ClientId client, uint16_t service, uint32_t session,
+                          Status status, std::string_view body) = 0;
+
+ protected:
+  ~ReplySink() = default;
+};
+
+class Sessions {
+ public:
+  enum class Kind : uint8_t { kClientRequest, kClientSend, kCall };
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  struct Handle {
+    uint32_t slot = kNone;
+    uint32_t gen = 0;
+  };
+
+  Sessions(Loop& loop, ReplySink& sink, uint32_t cap);
+  ~Sessions();
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  // Opens a session; slot == kNone when the cap is reached.
+  Handle open_client(Kind kind, ClientId client, uint16_t service,
+                     uint32_t wire_session);
+  Handle open_call(uint16_t callee, CallCallback done);
+
+  // Starts the deadline of a session still pending after its handler
+  // returned (an asynchronous reply) or of a call().
+  void arm(Handle h, uint32_t timeout_ms);
+  // Completes a session; false (and counted as dropped) if it is stale.
+  bool complete(Handle h, Status status, std::string_view body);
+  bool pending(Handle h) const;
+  // Fails every pending session whose callee is `service` with UNAVAILABLE.
+  void fail_callee(uint16_t service);
+
+  uint64_t armed() const { return armed_; }
+  uint64_t live() const { return live_; }
+  uint64_t timed_out() const { return timed_out_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t send_errors() const { return send_errors_; }
+  uint32_t cap() const { return cap_; }
+
+ private:
+  struct Slot {
+    uint32_t index = 0;
+    uint32_t gen = 1;
+    bool live = false;
+    Kind kind = Kind::kClientRequest;
+    uint16_t service = 0;
+    uint32_t wire_session = 0;
+    ClientId client = 0;
+    uint32_t next_free = kNone;
+    TimerNode timer;
+    CallCallback done;
+    Sessions* owner = nullptr;
+  };
+
+  Slot* get(Handle h);
+  Slot* take_slot();
+  void release(Slot& s);
+  void finish(Slot& s, Status status, std::string_view body);
+  static void on_deadline(TimerNode* n);
+
+  Loop& loop_;
+  ReplySink& sink_;
+  uint32_t cap_;
+  std::deque<Slot> slots_;
+  uint32_t free_ = kNone;
+  uint64_t live_ = 0;
+  uint64_t armed_ = 0;
+  uint64_t timed_out_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t send_errors_ = 0;
+};
+
+}  // namespace detail
+}  // namespace hazel
