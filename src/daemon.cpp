@@ -16,7 +16,7 @@ namespace detail {
 Core::Core(Config config)
     : cfg(std::move(config)),
       message(loop, cfg, services, *this),
-      sessions(loop, message, cfg.max_sessions),
+      sessions(loop.timers(), loop.clock(), message, cfg.max_sessions),
       gateway(loop, message),
       ctx(this) {
   if (!loop.init(&init_error_)) return;
@@ -206,6 +206,8 @@ Daemon::Daemon(Config config)
   if (core_->cfg.builtin_services) {
     core_->builtins.push_back(services::make_sys());
     core_->builtins.push_back(services::make_echo());
+    core_->builtins.push_back(services::make_kv());
+    core_->builtins.push_back(services::make_room());
     for (auto& s : core_->builtins) core_->mount(*s, nullptr);
   }
 }

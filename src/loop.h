@@ -62,6 +62,7 @@ class Loop {
 
   // Milliseconds since the loop was created, read once per turn.
   uint64_t now_ms() const { return now_ms_; }
+  const uint64_t& clock() const { return now_ms_; }
   TimerWheel& timers() { return timers_; }
   void add_timer(TimerNode* n, uint64_t delay_ms) {
     timers_.add(n, now_ms_ + delay_ms);

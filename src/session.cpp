@@ -2,16 +2,16 @@
 
 #include <utility>
 
-#include "loop.h"
 
 namespace hazel::detail {
 
-Sessions::Sessions(Loop& loop, ReplySink& sink, uint32_t cap)
-    : loop_(loop), sink_(sink), cap_(cap) {}
+Sessions::Sessions(TimerWheel& wheel, const uint64_t& now, ReplySink& sink,
+                   uint32_t cap)
+    : wheel_(wheel), now_(now), sink_(sink), cap_(cap) {}
 
 Sessions::~Sessions() {
   // The wheel outlives us: unlink our nodes from it.
-  for (Slot& s : slots_) loop_.timers().cancel(&s.timer);
+  for (Slot& s : slots_) wheel_.cancel(&s.timer);
 }
 
 Sessions::Slot* Sessions::take_slot() {
@@ -36,7 +36,7 @@ Sessions::Slot* Sessions::take_slot() {
 
 void Sessions::release(Slot& s) {
   if (s.timer.armed()) {
-    loop_.timers().cancel(&s.timer);
+    wheel_.cancel(&s.timer);
     --armed_;
   }
   s.live = false;
@@ -83,7 +83,7 @@ void Sessions::arm(Handle h, uint32_t timeout_ms) {
   Slot* s = get(h);
   if (!s) return;
   if (!s->timer.armed()) ++armed_;
-  loop_.add_timer(&s->timer, timeout_ms);
+  wheel_.add(&s->timer, now_ + timeout_ms);
 }
 
 void Sessions::finish(Slot& s, Status status, std::string_view body) {

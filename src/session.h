@@ -19,8 +19,6 @@
 
 namespace hazel {
 
-class Loop;
-
 namespace detail {
 
 // Where a completed session's answer goes.
@@ -44,7 +42,10 @@ class Sessions {
     uint32_t gen = 0;
   };
 
-  Sessions(Loop& loop, ReplySink& sink, uint32_t cap);
+  // `now` is the owner's clock in wheel ticks (the loop's ms, or a test's
+  // fake clock); it is read, never advanced, here.
+  Sessions(TimerWheel& wheel, const uint64_t& now, ReplySink& sink,
+           uint32_t cap);
   ~Sessions();
   Sessions(const Sessions&) = delete;
   Sessions& operator=(const Sessions&) = delete;
@@ -91,7 +92,8 @@ class Sessions {
   void finish(Slot& s, Status status, std::string_view body);
   static void on_deadline(TimerNode* n);
 
-  Loop& loop_;
+  TimerWheel& wheel_;
+  const uint64_t& now_;
   ReplySink& sink_;
   uint32_t cap_;
   std::deque<Slot> slots_;

@@ -238,7 +238,13 @@ Options parse_args(int argc, char** argv) {
     }
     if (flag == "-q") { o.quiet = true; continue; }
     if (flag == "--json") { o.json = true; continue; }
-    if (i + 1 >= argc) usage_error("unknown flag or missing value: %s", argv[i]);
+    static constexpr std::string_view kValueFlags[] = {
+        "-H", "-p", "-c", "-d", "-t", "--warmup", "-s", "-m"};
+    if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
+        std::end(kValueFlags)) {
+      usage_error("unknown flag %s", argv[i]);
+    }
+    if (i + 1 >= argc) usage_error("%s needs a value", argv[i]);
     const char* value = argv[++i];
     if (flag == "-H") {
       o.host = value;
@@ -261,8 +267,6 @@ Options parse_args(int argc, char** argv) {
       }
       if (found == nullptr) usage_error("unknown mode '%s'", value);
       o.mode = found;
-    } else {
-      usage_error("unknown flag %s", argv[i - 1]);
     }
   }
   if (o.mode->wire == Wire::kRaw && o.payload == 0) {

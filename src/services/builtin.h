@@ -15,5 +15,7 @@ inline constexpr uint16_t kRoomId = 3;
 
 std::unique_ptr<Service> make_sys();
 std::unique_ptr<Service> make_echo();
+std::unique_ptr<Service> make_kv();
+std::unique_ptr<Service> make_room();
 
 }  // namespace hazel::services

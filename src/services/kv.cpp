@@ -1,0 +1,233 @@
+// kv (service 2): one key space shared by every client and service.
+//   1 GET   key                                   -> value | NOT_FOUND
+//   2 SET   u16 klen, key, u32 ttl_ms, value      -> empty
+//   3 DEL   key                                   -> u8 1 deleted / 0 absent
+//   4 INCR  u16 klen, key, i64 delta              -> new value, decimal text
+//
+// Everything reaches the data by message (a client REQUEST or a service's
+// call()), never by pointer, so the key space can live on another worker.
+//
+// Expiry is lazy (an expired key is removed when touched) and active: a
+// min-heap of (deadline, key) is swept by a timer every kSweepMs, so expired
+// keys do not sit in memory. A heap entry whose key was since overwritten or
+// deleted is recognised by its deadline and skipped; the heap is rebuilt
+// when stale entries outnumber live ones.
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "services/builtin.h"
+
+namespace hazel::services {
+
+namespace {
+
+enum Op : uint16_t { kGet = 1, kSet = 2, kDel = 3, kIncr = 4 };
+
+constexpr size_t kMaxKey = 512;
+constexpr uint32_t kSweepMs = 100;
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+struct Entry {
+  std::string value;
+  uint64_t expire_ms = 0;  // 0 = no TTL
+};
+
+struct Deadline {
+  uint64_t expire_ms;
+  std::string key;
+  bool operator>(const Deadline& o) const { return expire_ms > o.expire_ms; }
+};
+
+// A key-addressed op's parsed body.
+struct Keyed {
+  std::string_view key;
+  std::string_view rest;
+};
+
+bool valid_key(std::string_view k) { return !k.empty() && k.size() <= kMaxKey; }
+
+// u16 length-prefixed key followed by the rest of the body.
+bool parse_keyed(std::string_view body, Keyed* out) {
+  if (body.size() < 2) return false;
+  size_t klen = get_u16(reinterpret_cast<const uint8_t*>(body.data()));
+  if (body.size() < 2 + klen) return false;
+  out->key = body.substr(2, klen);
+  out->rest = body.substr(2 + klen);
+  return valid_key(out->key);
+}
+
+bool parse_i64(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  const char* b = s.data();
+  const char* e = s.data() + s.size();
+  if (*b == '+') return false;
+  auto [p, ec] = std::from_chars(b, e, *out);
+  return ec == std::errc() && p == e;
+}
+
+class Kv final : public Service {
+ public:
+  Kv() : Service("kv", kKvId) {}
+
+  void on_mount() override { schedule_sweep(); }
+  void on_unmount() override {
+    if (sweep_timer_) ctx().cancel_timer(sweep_timer_);
+    sweep_timer_ = 0;
+  }
+
+  void on_request(const Request& req, Reply reply) override {
+    switch (req.op) {
+      case kGet: get(req.body, reply); return;
+      case kSet: set(req.body, reply); return;
+      case kDel: del(req.body, reply); return;
+      case kIncr: incr(req.body, reply); return;
+      default:
+        reply.error(Status::kNoOp, "kv has no op " + std::to_string(req.op));
+    }
+  }
+
+  void on_info(InfoSink& sink) override {
+    sink.add("kv_keys", static_cast<int64_t>(map_.size()));
+    sink.add("kv_bytes", static_cast<int64_t>(bytes_));
+  }
+
+ private:
+  using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+
+  // The live entry for `key`, removing it first if it has expired.
+  Entry* lookup(std::string_view key) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    if (it->second.expire_ms != 0 && it->second.expire_ms <= ctx().now_ms()) {
+      erase(it);
+      return nullptr;
+    }
+    return &it->second;
+  }
+
+  void erase(Map::iterator it) {
+    bytes_ -= it->first.size() + it->second.value.size();
+    map_.erase(it);
+  }
+
+  void store(std::string_view key, std::string_view value, uint32_t ttl_ms) {
+    auto it = map_.find(key);
+    if (it == map_.end()) {
+      it = map_.emplace(std::string(key), Entry{}).first;
+      bytes_ += key.size();
+    }
+    bytes_ -= it->second.value.size();
+    it->second.value.assign(value);
+    bytes_ += value.size();
+    it->second.expire_ms = ttl_ms ? ctx().now_ms() + ttl_ms : 0;
+    if (ttl_ms) {
+      deadlines_.push({it->second.expire_ms, std::string(key)});
+      if (deadlines_.size() > 2 * map_.size() + 1024) rebuild_deadlines();
+    }
+  }
+
+  void get(std::string_view body, Reply& reply) {
+    if (!valid_key(body)) return bad_key(reply);
+    Entry* e = lookup(body);
+    if (e == nullptr) return reply.error(Status::kNotFound, "no such key");
+    reply.ok(e->value);
+  }
+
+  void set(std::string_view body, Reply& reply) {
+    Keyed k;
+    if (!parse_keyed(body, &k) || k.rest.size() < 4)
+      return reply.error(Status::kBadRequest,
+                         "SET needs u16 key length, key (1..512), u32 ttl, value");
+    uint32_t ttl = get_u32(reinterpret_cast<const uint8_t*>(k.rest.data()));
+    store(k.key, k.rest.substr(4), ttl);
+    reply.ok();
+  }
+
+  void del(std::string_view body, Reply& reply) {
+    if (!valid_key(body)) return bad_key(reply);
+    uint8_t deleted = 0;
+    if (lookup(body) != nullptr) {
+      erase(map_.find(body));
+      deleted = 1;
+    }
+    reply.ok(std::string_view(reinterpret_cast<const char*>(&deleted), 1));
+  }
+
+  void incr(std::string_view body, Reply& reply) {
+    Keyed k;
+    if (!parse_keyed(body, &k) || k.rest.size() != 8)
+      return reply.error(Status::kBadRequest,
+                         "INCR needs u16 key length, key (1..512), i64 delta");
+    auto delta = static_cast<int64_t>(
+        get_u64(reinterpret_cast<const uint8_t*>(k.rest.data())));
+    int64_t value = 0;
+    Entry* e = lookup(k.key);
+    if (e != nullptr && !parse_i64(e->value, &value))
+      return reply.error(Status::kBadRequest, "value is not a decimal i64");
+    int64_t sum;
+    if (__builtin_add_overflow(value, delta, &sum))
+      return reply.error(Status::kBadRequest, "INCR overflows i64");
+    std::string text = std::to_string(sum);
+    if (e != nullptr) {
+      // The key keeps its TTL.
+      bytes_ -= e->value.size();
+      e->value = text;
+      bytes_ += text.size();
+    } else {
+      store(k.key, text, 0);
+    }
+    reply.ok(text);
+  }
+
+  void bad_key(Reply& reply) {
+    reply.error(Status::kBadRequest, "key must be 1..512 bytes");
+  }
+
+  void schedule_sweep() {
+    sweep_timer_ = ctx().set_timer(kSweepMs, [this] {
+      sweep();
+      schedule_sweep();
+    });
+  }
+
+  void sweep() {
+    uint64_t now = ctx().now_ms();
+    while (!deadlines_.empty() && deadlines_.top().expire_ms <= now) {
+      const Deadline& d = deadlines_.top();
+      auto it = map_.find(d.key);
+      // Skip entries made stale by a later SET or DEL of the same key.
+      if (it != map_.end() && it->second.expire_ms == d.expire_ms) erase(it);
+      deadlines_.pop();
+    }
+  }
+
+  void rebuild_deadlines() {
+    std::vector<Deadline> live;
+    for (auto& [key, e] : map_)
+      if (e.expire_ms != 0) live.push_back({e.expire_ms, key});
+    deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
+  }
+
+  Map map_;
+  size_t bytes_ = 0;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  TimerId sweep_timer_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Service> make_kv() { return std::make_unique<Kv>(); }
+
+}  // namespace hazel::services

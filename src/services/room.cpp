@@ -1,0 +1,195 @@
+// room (service 3): groups with broadcast.
+//   1 JOIN     name                          -> u32 member count
+//   2 LEAVE    name                          -> empty | NOT_FOUND
+//   3 PUBLISH  u8 nlen, name, payload        -> u32 members delivered to
+//   4 MEMBERS  name                          -> u64 id per member
+//
+// Members get PUSH 3/3: u8 nlen, name, u64 publisher id, payload. The PUSH is
+// encoded once and the same bytes are queued to every member; a member past
+// its output limit is closed as slow without holding up the others.
+//
+// The service subscribes to DISCONNECT and takes a client out of the rooms
+// it joined: the cost is that client's rooms, never all rooms. Empty rooms
+// are freed.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "services/builtin.h"
+
+namespace hazel::services {
+
+namespace {
+
+enum Op : uint16_t { kJoin = 1, kLeave = 2, kPublish = 3, kMembers = 4 };
+
+constexpr size_t kMaxName = 255;
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+struct Room {
+  std::string name;
+  std::vector<ClientId> members;                 // dense, for fan-out
+  std::unordered_map<ClientId, size_t> slot;     // member -> index in members
+};
+
+bool valid_name(std::string_view n) { return !n.empty() && n.size() <= kMaxName; }
+
+class RoomService final : public Service {
+ public:
+  RoomService() : Service("room", kRoomId, kEventDisconnect) {}
+
+  void on_request(const Request& req, Reply reply) override {
+    switch (req.op) {
+      case kJoin: join(req, reply); return;
+      case kLeave: leave(req, reply); return;
+      case kPublish: publish(req, reply); return;
+      case kMembers: members(req, reply); return;
+      default:
+        reply.error(Status::kNoOp, "room has no op " + std::to_string(req.op));
+    }
+  }
+
+  void on_event(Event ev, ClientId client) override {
+    if (ev != Event::kDisconnect) return;
+    auto it = joined_.find(client);
+    if (it == joined_.end()) return;
+    std::vector<Room*> rooms = std::move(it->second);
+    joined_.erase(it);
+    for (Room* r : rooms) remove_member(*r, client);
+  }
+
+  void on_info(InfoSink& sink) override {
+    sink.add("rooms", static_cast<int64_t>(rooms_.size()));
+    sink.add("room_members", static_cast<int64_t>(memberships_));
+  }
+
+ private:
+  using RoomMap = std::unordered_map<std::string, std::unique_ptr<Room>,
+                                     StringHash, std::equal_to<>>;
+
+  Room* find(std::string_view name) {
+    auto it = rooms_.find(name);
+    return it == rooms_.end() ? nullptr : it->second.get();
+  }
+
+  static std::string_view u32_body(uint32_t v, uint8_t (&buf)[4]) {
+    put_u32(buf, v);
+    return {reinterpret_cast<const char*>(buf), 4};
+  }
+
+  void join(const Request& req, Reply& reply) {
+    if (!valid_name(req.body)) return bad_name(reply);
+    Room* r = find(req.body);
+    if (r == nullptr) {
+      auto fresh = std::make_unique<Room>();
+      fresh->name = std::string(req.body);
+      r = fresh.get();
+      rooms_.emplace(r->name, std::move(fresh));
+    }
+    if (r->slot.count(req.client) == 0) {
+      r->slot.emplace(req.client, r->members.size());
+      r->members.push_back(req.client);
+      joined_[req.client].push_back(r);
+      ++memberships_;
+    }
+    uint8_t buf[4];
+    reply.ok(u32_body(static_cast<uint32_t>(r->members.size()), buf));
+  }
+
+  void leave(const Request& req, Reply& reply) {
+    if (!valid_name(req.body)) return bad_name(reply);
+    Room* r = find(req.body);
+    if (r == nullptr || r->slot.count(req.client) == 0)
+      return reply.error(Status::kNotFound, "not a member of that room");
+    auto it = joined_.find(req.client);
+    if (it != joined_.end()) {
+      auto& list = it->second;
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (list[i] == r) {
+          list[i] = list.back();
+          list.pop_back();
+          break;
+        }
+      }
+      if (list.empty()) joined_.erase(it);
+    }
+    remove_member(*r, req.client);
+    reply.ok();
+  }
+
+  void publish(const Request& req, Reply& reply) {
+    auto* p = reinterpret_cast<const uint8_t*>(req.body.data());
+    if (req.body.empty() || req.body.size() < 1u + p[0] || p[0] == 0)
+      return reply.error(Status::kBadRequest,
+                         "PUBLISH needs u8 name length, name (1..255), payload");
+    size_t nlen = p[0];
+    std::string_view name = req.body.substr(1, nlen);
+    std::string_view payload = req.body.substr(1 + nlen);
+    // PUSH body: u8 nlen, name, u64 publisher, payload.
+    size_t push_len = 1 + nlen + 8 + payload.size();
+    if (push_len > ctx().max_frame())
+      return reply.error(Status::kTooLarge, "the PUSH would exceed max_frame");
+    uint32_t delivered = 0;
+    if (Room* r = find(name)) {
+      head_.assign(req.body.substr(0, 1 + nlen));
+      head_.resize(1 + nlen + 8);
+      put_u64(reinterpret_cast<uint8_t*>(head_.data()) + 1 + nlen, req.client);
+      // A slow member closed here leaves the room once this request is
+      // done (DISCONNECT is delivered after the handler returns), so the
+      // member list is stable while we walk it.
+      delivered = static_cast<uint32_t>(ctx().push_many(
+          r->members.data(), r->members.size(), kRoomId, kPublish, head_,
+          payload));
+    }
+    uint8_t buf[4];
+    reply.ok(u32_body(delivered, buf));
+  }
+
+  void members(const Request& req, Reply& reply) {
+    if (!valid_name(req.body)) return bad_name(reply);
+    std::string out;
+    if (Room* r = find(req.body)) {
+      out.resize(r->members.size() * 8);
+      auto* w = reinterpret_cast<uint8_t*>(out.data());
+      for (size_t i = 0; i < r->members.size(); ++i)
+        put_u64(w + 8 * i, r->members[i]);
+    }
+    reply.ok(out);
+  }
+
+  void remove_member(Room& r, ClientId client) {
+    auto it = r.slot.find(client);
+    if (it == r.slot.end()) return;
+    size_t i = it->second;
+    r.slot.erase(it);
+    ClientId last = r.members.back();
+    r.members[i] = last;
+    r.members.pop_back();
+    if (last != client) r.slot[last] = i;
+    --memberships_;
+    if (r.members.empty()) rooms_.erase(rooms_.find(r.name));  // frees r
+  }
+
+  void bad_name(Reply& reply) {
+    reply.error(Status::kBadRequest, "room name must be 1..255 bytes");
+  }
+
+  RoomMap rooms_;
+  std::unordered_map<ClientId, std::vector<Room*>> joined_;
+  size_t memberships_ = 0;
+  std::string head_;  // reused PUSH body head
+};
+
+}  // namespace
+
+std::unique_ptr<Service> make_room() { return std::make_unique<RoomService>(); }
+
+}  // namespace hazel::services
