@@ -16,8 +16,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "hazel/frame.h"
 
@@ -89,8 +92,45 @@ class InfoSink {
   ~InfoSink() = default;
 };
 
-using CallCallback = std::function<void(Status status, std::string_view body)>;
-using TimerCallback = std::function<void()>;
+// A move-only std::function: callbacks may own move-only things, above all a
+// Reply that is completed when the callback runs.
+template <class Sig>
+class UniqueFunction;
+
+template <class R, class... Args>
+class UniqueFunction<R(Args...)> {
+ public:
+  UniqueFunction() = default;
+  UniqueFunction(std::nullptr_t) {}
+  template <class F, class = std::enable_if_t<
+                         !std::is_same_v<std::decay_t<F>, UniqueFunction>>>
+  UniqueFunction(F&& f)
+      : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+  UniqueFunction& operator=(std::nullptr_t) {
+    impl_.reset();
+    return *this;
+  }
+
+  R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }
+  explicit operator bool() const { return impl_ != nullptr; }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual R call(Args... args) = 0;
+  };
+  template <class F>
+  struct Impl final : Base {
+    explicit Impl(F&& fn) : f(std::move(fn)) {}
+    explicit Impl(const F& fn) : f(fn) {}
+    R call(Args... args) override { return f(std::forward<Args>(args)...); }
+    F f;
+  };
+  std::unique_ptr<Base> impl_;
+};
+
+using CallCallback = UniqueFunction<void(Status status, std::string_view body)>;
+using TimerCallback = UniqueFunction<void()>;
 using TimerId = uint64_t;
 
 class Service {

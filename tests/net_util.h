@@ -1,0 +1,215 @@
+// Helpers for the integration tests: raw frames, INFO parsing, polling with a
+// deadline, a non-blocking raw socket for misbehaving clients, and fd limits.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "hazel/client.h"
+#include "hazel/frame.h"
+
+namespace hazel::test {
+
+using Ms = std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+inline int64_t elapsed_ms(SteadyClock::time_point since) {
+  return std::chrono::duration_cast<Ms>(SteadyClock::now() - since).count();
+}
+
+// Polls `pred` every 5 ms until it holds or `timeout_ms` passes.
+template <class Pred>
+bool eventually(Pred pred, int timeout_ms = 2000) {
+  const auto start = SteadyClock::now();
+  for (;;) {
+    if (pred()) return true;
+    if (elapsed_ms(start) >= timeout_ms) return false;
+    std::this_thread::sleep_for(Ms(5));
+  }
+}
+
+// A 16-byte header with every field given as is (for malformed input).
+inline std::string raw_header(uint8_t m0, uint8_t m1, uint8_t version,
+                              uint8_t kind, uint16_t service, uint16_t code,
+                              uint32_t session, uint32_t length) {
+  std::string h(kHeaderSize, '\0');
+  auto* p = reinterpret_cast<uint8_t*>(h.data());
+  p[0] = m0;
+  p[1] = m1;
+  p[2] = version;
+  p[3] = kind;
+  put_u16(p + 4, service);
+  put_u16(p + 6, code);
+  put_u32(p + 8, session);
+  put_u32(p + 12, length);
+  return h;
+}
+
+inline std::string request(uint16_t service, uint16_t op, uint32_t session,
+                           std::string_view body) {
+  return encode_frame(Kind::kRequest, service, op, session, body);
+}
+
+inline std::string u64_bytes(uint64_t v) {
+  std::string s;
+  append_u64(s, v);
+  return s;
+}
+
+// Reads one frame of any kind; fails the test (and returns a default frame,
+// kind 0) on timeout or close.
+inline Frame read_any(BlockingClient& c, int timeout_ms = 3000) {
+  Frame f;
+  f.header.kind = static_cast<Kind>(0);
+  std::string err;
+  EXPECT_TRUE(c.read_frame(&f, timeout_ms, &err)) << err;
+  return f;
+}
+
+// Writes bytes as they are; fails the test on error.
+inline void write_all(BlockingClient& c, std::string_view bytes) {
+  std::string err;
+  ASSERT_TRUE(c.write_raw(bytes, &err)) << err;
+}
+
+// "<name> <value>\n" lines of sys INFO → map. Malformed lines map to "".
+inline std::map<std::string, std::string> parse_info(const std::string& body) {
+  std::map<std::string, std::string> m;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string::npos) nl = body.size();
+    std::string line = body.substr(pos, nl - pos);
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos)
+      m[line] = "";
+    else
+      m[line.substr(0, sp)] = line.substr(sp + 1);
+    pos = nl + 1;
+  }
+  return m;
+}
+
+// One INFO figure through `c`, or -1 if absent or not a number.
+inline int64_t info_value(BlockingClient& c, const std::string& key) {
+  Frame f;
+  std::string err;
+  if (!c.call(0, 5, "", &f, 3000, &err) || !f.ok()) {
+    ADD_FAILURE() << "INFO failed: " << err;
+    return -1;
+  }
+  auto m = parse_info(f.body);
+  auto it = m.find(key);
+  if (it == m.end() || it->second.empty()) return -1;
+  char* end = nullptr;
+  long long v = strtoll(it->second.c_str(), &end, 10);
+  return *end == '\0' ? v : -1;
+}
+
+// The client id HELLO reports, or 0 on failure.
+inline uint64_t hello_id(BlockingClient& c) {
+  Frame f;
+  std::string err;
+  if (!c.call(0, 2, "", &f, 3000, &err) || !f.ok()) {
+    ADD_FAILURE() << "HELLO failed: " << err;
+    return 0;
+  }
+  size_t at = f.body.find("client=");
+  if (at == std::string::npos) return 0;
+  return strtoull(f.body.c_str() + at + 7, nullptr, 10);
+}
+
+// True if a PING round trip works.
+inline bool ping_ok(BlockingClient& c, int timeout_ms = 3000) {
+  Frame f;
+  std::string err;
+  return c.call(0, 1, "p", &f, timeout_ms, &err) && f.ok() && f.body == "p";
+}
+
+// Closes with RST instead of FIN.
+inline void close_with_rst(BlockingClient& c) {
+  linger lg{1, 0};
+  ASSERT_EQ(setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0)
+      << strerror(errno);
+  c.close();
+}
+
+// Raises the soft RLIMIT_NOFILE to at least `want` (up to the hard limit).
+// Returns the soft limit in force afterwards.
+inline rlim_t raise_nofile(rlim_t want) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+                      ? want
+                      : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+// A non-blocking TCP socket under the test's full control (a client that
+// never reads, a tiny receive buffer).
+class RawSocket {
+ public:
+  RawSocket() = default;
+  ~RawSocket() { close(); }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  // Connects to 127.0.0.1:port; `rcvbuf` > 0 sets SO_RCVBUF first.
+  bool connect_v4(uint16_t port, int rcvbuf = 0) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return false;
+    if (rcvbuf > 0)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      return false;
+    int fl = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &fl, sizeof fl);
+    return true;
+  }
+
+  // One non-blocking send. Returns bytes written, 0 if it would block, -1 on
+  // error (errno kept).
+  ssize_t try_send(std::string_view bytes) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(),
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      return 0;
+    return n;
+  }
+
+  int fd() const { return fd_; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace hazel::test
