@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# bench/run.sh — hazel against Redis and a raw epoll echo server on this
+# machine, all driven by the same load generator (tools/hazel-bench).
+#
+#   bash bench/run.sh [--quick]     (what `make bench` / `make bench-quick` run)
+#
+# Each scenario runs against each server in turn, round after round
+# (A B C, A B C, ...), so drift in the machine (heat, noisy neighbours) hits
+# every server alike; the table shows the median of the rounds. With two or
+# more CPUs the server runs on CPU 0 and the generator on CPU 1, so every
+# server gets exactly one core: the comparison is per core.
+#
+# Everything it starts is stopped on exit, Ctrl-C included. The report goes to
+# stdout and build/bench-last.txt; progress and diagnostics go to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 2 ;;
+esac
+
+# Budget on a 2-core machine: about 100 s by default, about 20 s with --quick.
+if (( quick )); then
+  rounds=1 secs=0.5 warmup=0.2 idle_secs=1
+else
+  rounds=3 secs=1.5 warmup=0.3 idle_secs=2
+fi
+idle_conns=10000
+
+bench=tools/hazel-bench
+logdir=build/bench-logs
+report=build/bench-last.txt
+for bin in ./hazel "$bench" bench/raw_echo; do
+  [[ -x $bin ]] || { echo "run.sh: $bin is missing: run make first" >&2; exit 1; }
+done
+mkdir -p "$logdir"
+
+# 10,000 idle connections need that many descriptors on each side.
+hard=$(ulimit -Hn)
+[[ $hard == unlimited ]] && hard=1048576
+ulimit -n $(( hard < 65536 ? hard : 65536 ))
+if (( $(ulimit -n) < idle_conns + 100 )); then
+  idle_conns=$(( $(ulimit -n) - 100 ))
+  echo "run.sh: ulimit -n is $(ulimit -n); the idle scenario uses $idle_conns" >&2
+fi
+
+server_cpu=() client_cpu=() pinning="not pinned"
+if command -v taskset >/dev/null && (( $(nproc) >= 2 )); then
+  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+  pinning="server on CPU 0, generator on CPU 1"
+fi
+
+# ---- processes -----------------------------------------------------------------
+
+started=()  # every pid this script started; cleanup stops them all
+cleanup() {
+  local p
+  for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${started[@]}"; do
+    for _ in {1..30}; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM
+
+# A port that no socket on this machine uses, judged from the kernel's tables.
+free_port() {
+  local p
+  for _ in {1..200}; do
+    p=$(( 20000 + RANDOM % 20000 ))
+    if ! grep -qi "$(printf ':%04X ' "$p")" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "run.sh: found no free port" >&2
+  exit 1
+}
+
+declare -A PID PORT
+start_server() {  # name command... (@PORT@ in the command becomes the port)
+  local name=$1
+  shift
+  PORT[$name]=$(free_port)
+  local cmd=("${@//@PORT@/${PORT[$name]}}")
+  "${server_cpu[@]}" "${cmd[@]}" >"$logdir/$name.log" 2>&1 &
+  PID[$name]=$!
+  started+=("$!")
+  for _ in {1..50}; do
+    if ! kill -0 "${PID[$name]}" 2>/dev/null; then
+      echo "run.sh: $name exited at start; see $logdir/$name.log" >&2
+      exit 1
+    fi
+    (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$name]}") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "run.sh: $name does not listen on port ${PORT[$name]}" >&2
+  exit 1
+}
+
+servers=(hazel redis raw)
+start_server hazel ./hazel -p @PORT@ -b 127.0.0.1 --log-level warn \
+  --max-clients 20000 --idle-timeout 0
+start_server raw bench/raw_echo -p @PORT@ -b 127.0.0.1
+if command -v redis-server >/dev/null; then
+  start_server redis redis-server --save '' --appendonly no --port @PORT@ \
+    --bind 127.0.0.1 --maxclients 20000 --loglevel warning
+else
+  echo "redis-server not found: install it with apt-get install -y redis-server" >&2
+fi
+have() { [[ -n ${PORT[$1]:-} ]]; }
+
+# ---- measuring -----------------------------------------------------------------
+
+# Runs happen inside $(...) subshells, so failures are collected in a file.
+failfile="$logdir/failures.txt"
+: >"$failfile"
+
+json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
+
+# Runs hazel-bench once; prints "rate p99_us", or records why it failed.
+measure() {  # server mode connections depth
+  local server=$1 mode=$2 c=$3 d=$4 json rc=0 err="$logdir/last-bench.err"
+  json=$("${client_cpu[@]}" "$bench" -p "${PORT[$server]}" -m "$mode" -c "$c" \
+           -d "$d" -t "$secs" --warmup "$warmup" -q --json 2>"$err") || rc=$?
+  if (( rc == 0 )); then
+    echo "$(json_field "$json" rate) $(json_field "$json" p99_us)"
+  else
+    echo "$server $mode ${c}x$d: $(grep -m1 . "$err" || echo "exit status $rc")" >>"$failfile"
+  fi
+}
+
+vmrss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# Opens idle_conns connections (one ping each), reads the server's RSS while
+# they are held, and prints "bytes-per-connection rss-before-kB rss-after-kB".
+idle_rss() {  # server mode
+  local server=$1 mode=$2 before after bpid rc=0 err="$logdir/idle-$server.err"
+  before=$(vmrss_kb "${PID[$server]}")
+  "${client_cpu[@]}" "$bench" -p "${PORT[$server]}" -m "$mode" -c "$idle_conns" \
+    -t "$idle_secs" --json >/dev/null 2>"$err" &
+  bpid=$!
+  echo "$bpid" >>"$logdir/idle.pids"
+  for _ in {1..300}; do  # "holding" means every connection answered its ping
+    grep -q '^holding' "$err" 2>/dev/null && break
+    kill -0 "$bpid" 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 0.2
+  after=$(vmrss_kb "${PID[$server]}")
+  wait "$bpid" || rc=$?
+  if (( rc != 0 )); then
+    echo "$server $mode $idle_conns idle: $(grep -m1 -v '^holding' "$err" || echo "exit status $rc")" >>"$failfile"
+    return
+  fi
+  echo "$(( (after - before) * 1024 / idle_conns )) $before $after"
+}
+
+median() {
+  tr ' ' '\n' <<<"$1" | grep . | sort -g |
+    awk '{ v[NR] = $1 }
+         END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# key | label | hazel: mode connections depth | redis: ... | raw: ...   (- = skip)
+scenarios=(
+  "ping-1x1|ping, 1 conn x depth 1|ping 1 1|resp-ping 1 1|raw 1 1"
+  "ping-50x1|ping, 50 x 1|ping 50 1|resp-ping 50 1|raw 50 1"
+  "ping-50x16|ping, 50 x 16|ping 50 16|resp-ping 50 16|raw 50 16"
+  "get-50x16|kv GET, 50 x 16|kv-get 50 16|resp-get 50 16|-"
+  "set-50x16|kv SET, 50 x 16|kv-set 50 16|resp-set 50 16|-"
+  "pub-50x16|publish to 50 members, depth 16 (deliveries/s)|publish 50 16|resp-publish 50 16|-"
+)
+
+declare -A RATES P99S IDLE
+started_at=$SECONDS
+
+# Idle first, on fresh servers, so the RSS growth is not hidden by memory that
+# earlier scenarios left behind in the allocator.
+: >"$logdir/idle.pids"
+for server in hazel redis; do
+  have "$server" || continue
+  mode=idle
+  [[ $server == redis ]] && mode=resp-idle
+  echo "  idle        $server  $idle_conns connections" >&2
+  IDLE[$server]=$(idle_rss "$server" "$mode")
+done
+# The idle generators were started in subshells: let cleanup know them too.
+while read -r p; do started+=("$p"); done <"$logdir/idle.pids"
+
+for (( round = 1; round <= rounds; round++ )); do
+  for sc in "${scenarios[@]}"; do
+    IFS='|' read -r key _ spec_hazel spec_redis spec_raw <<<"$sc"
+    for server in "${servers[@]}"; do
+      spec_var="spec_$server"
+      spec=${!spec_var}
+      [[ $spec == - ]] && continue
+      have "$server" || continue
+      # shellcheck disable=SC2086  # spec is "mode connections depth"
+      result=$(measure "$server" $spec)
+      printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" "$server" \
+        "${result:-FAILED}" >&2
+      [[ -n $result ]] || continue
+      read -r rate p99 <<<"$result"
+      RATES[$key/$server]+=" $rate"
+      P99S[$key/$server]+=" $p99"
+    done
+  done
+done
+
+# ---- report --------------------------------------------------------------------
+
+fmt_rate() {
+  awk -v v="$1" 'BEGIN {
+    if (v == "") print "-";
+    else if (v >= 1e6) printf "%.2fM/s\n", v / 1e6;
+    else if (v >= 1e3) printf "%.1fk/s\n", v / 1e3;
+    else printf "%.0f/s\n", v }'
+}
+fmt_us() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.0f us\n", v }'; }
+fmt_kib() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.1f KiB\n", v / 1024 }'; }
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+redis_version="no redis"
+if have redis; then
+  redis_version=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/redis \1/p')
+fi
+
+{
+  echo "# hazel bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "- machine: $(nproc) CPUs (${cpu_model:-unknown}), Linux $(uname -r); $pinning"
+  echo "- servers: $(./hazel --version), $redis_version, bench/raw_echo"
+  echo "- method: closed loop, 16-byte payloads, every reply checked;" \
+       "median of $rounds round(s) of $secs s after $warmup s warmup, servers interleaved"
+  echo
+  echo "| scenario | hazel | redis | raw | hazel/redis | hazel/raw | p99 hazel | p99 redis | p99 raw |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+  for sc in "${scenarios[@]}"; do
+    IFS='|' read -r key label _ <<<"$sc"
+    declare -A rate=() p99=()
+    for server in "${servers[@]}"; do
+      rate[$server]=$(median "${RATES[$key/$server]:-}")
+      p99[$server]=$(median "${P99S[$key/$server]:-}")
+    done
+    echo "| $label | $(fmt_rate "${rate[hazel]}") | $(fmt_rate "${rate[redis]}")" \
+         "| $(fmt_rate "${rate[raw]}") | $(ratio "${rate[hazel]}" "${rate[redis]}")" \
+         "| $(ratio "${rate[hazel]}" "${rate[raw]}") | $(fmt_us "${p99[hazel]}")" \
+         "| $(fmt_us "${p99[redis]}") | $(fmt_us "${p99[raw]}") |"
+  done
+  read -r idle_hazel hazel_before hazel_after <<<"${IDLE[hazel]:-}" || true
+  read -r idle_redis redis_before redis_after <<<"${IDLE[redis]:-}" || true
+  echo "| $idle_conns idle connections: RSS per connection | $(fmt_kib "${idle_hazel:-}")" \
+       "| $(fmt_kib "${idle_redis:-}") | - | $(ratio "${idle_hazel:-}" "${idle_redis:-}")" \
+       "| - | - | - | - |"
+  echo
+  echo "Rates are requests/s (deliveries/s for publish); a rate ratio above 1 means"
+  echo "hazel is faster, an RSS ratio below 1 that it uses less memory per connection."
+  echo "VmRSS before -> while holding the idle connections:" \
+       "hazel ${hazel_before:--} -> ${hazel_after:--} kB," \
+       "redis ${redis_before:--} -> ${redis_after:--} kB."
+  if [[ -s $failfile ]]; then
+    echo
+    echo "Failed runs (no figure in the table):"
+    sed 's/^/- /' "$failfile"
+  fi
+} | tee "$report"
+
+echo "report written to $report in $(( SECONDS - started_at )) s" >&2
+[[ ! -s $failfile ]]
