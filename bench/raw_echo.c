@@ -147,7 +147,8 @@ static void on_writable(int fd) {
 }
 
 static int listen_on(const char *addr, int port) {
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
     fprintf(stderr, "raw_echo: not an IPv4 address: %s\n", addr);
     exit(2);
@@ -155,14 +156,16 @@ static int listen_on(const char *addr, int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) die("SO_REUSEADDR");
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+    die("SO_REUSEADDR");
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("bind");
   if (listen(fd, kBacklog) < 0) die("listen");
   return fd;
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: raw_echo [-p port] [-b addr]   (default 127.0.0.1:9100)\n");
+  fprintf(stderr,
+          "usage: raw_echo [-p port] [-b addr]   (default 127.0.0.1:9100)\n");
   exit(2);
 }
 

@@ -6,9 +6,15 @@
 #
 # Each scenario runs against each server in turn, round after round
 # (A B C, A B C, ...), so drift in the machine (heat, noisy neighbours) hits
-# every server alike; the table shows the median of the rounds. With two or
-# more CPUs the server runs on CPU 0 and the generator on CPU 1, so every
-# server gets exactly one core: the comparison is per core.
+# every server alike; the table shows the median of the rounds.
+#
+# BENCH_PIN chooses where processes run: `same` (default) puts the server and
+# the generator on CPU 0, `split` the server on CPU 0 and the generator on
+# CPU 1, `none` leaves it to the scheduler. `same` is the default because on
+# virtual machines a wakeup across vCPUs can cost milliseconds (measured on a
+# 2-vCPU VM: ping 1x1 at 8k/s split against 170k/s same), which would compare
+# hypervisors, not servers; and unpinned placement changes from run to run.
+# Sharing one core also makes "per core" literal: server plus its load.
 #
 # Everything it starts is stopped on exit, Ctrl-C included. The report goes to
 # stdout and build/bench-last.txt; progress and diagnostics go to stderr.
@@ -37,6 +43,7 @@ for bin in ./hazel "$bench" bench/raw_echo; do
   [[ -x $bin ]] || { echo "run.sh: $bin is missing: run make first" >&2; exit 1; }
 done
 mkdir -p "$logdir"
+: >"$logdir/idle.pids"
 
 # 10,000 idle connections need that many descriptors on each side.
 hard=$(ulimit -Hn)
@@ -48,16 +55,28 @@ if (( $(ulimit -n) < idle_conns + 100 )); then
 fi
 
 server_cpu=() client_cpu=() pinning="not pinned"
-if command -v taskset >/dev/null && (( $(nproc) >= 2 )); then
-  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
-  pinning="server on CPU 0, generator on CPU 1"
-fi
+pin=${BENCH_PIN:-same}
+command -v taskset >/dev/null || pin=none
+case $pin in
+  same) server_cpu=(taskset -c 0) client_cpu=(taskset -c 0)
+        pinning="server and generator share CPU 0" ;;
+  split) if (( $(nproc) >= 2 )); then
+           server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+           pinning="server on CPU 0, generator on CPU 1"
+         fi ;;
+  none) ;;
+  *) echo "run.sh: BENCH_PIN must be same, split or none" >&2; exit 2 ;;
+esac
 
 # ---- processes -----------------------------------------------------------------
 
 started=()  # every pid this script started; cleanup stops them all
 cleanup() {
   local p
+  # Idle generators start inside $(...) subshells and are listed in a file.
+  if [[ -f ${logdir}/idle.pids ]]; then
+    while read -r p; do started+=("$p"); done <"$logdir/idle.pids"
+  fi
   for p in "${started[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${started[@]}"; do
     for _ in {1..30}; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -162,7 +181,7 @@ idle_rss() {  # server mode
 }
 
 median() {
-  tr ' ' '\n' <<<"$1" | grep . | sort -g |
+  tr ' ' '\n' <<<"$1" | { grep . || true; } | sort -g |
     awk '{ v[NR] = $1 }
          END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -182,7 +201,6 @@ started_at=$SECONDS
 
 # Idle first, on fresh servers, so the RSS growth is not hidden by memory that
 # earlier scenarios left behind in the allocator.
-: >"$logdir/idle.pids"
 for server in hazel redis; do
   have "$server" || continue
   mode=idle
@@ -190,8 +208,6 @@ for server in hazel redis; do
   echo "  idle        $server  $idle_conns connections" >&2
   IDLE[$server]=$(idle_rss "$server" "$mode")
 done
-# The idle generators were started in subshells: let cleanup know them too.
-while read -r p; do started+=("$p"); done <"$logdir/idle.pids"
 
 for (( round = 1; round <= rounds; round++ )); do
   for sc in "${scenarios[@]}"; do

@@ -344,15 +344,16 @@ bool BlockingClient::call(uint16_t service, uint16_t op, std::string_view body,
       encode_frame(Kind::kRequest, service, op, session, body);
   if (!write_all(fd_, req, dl, err)) {
     // The server may have said why it hung up before the write failed.
-    Frame f;
     std::string ignored;
-    while (take_frame(&f, &ignored) || fill(0, &ignored)) {
-      if (f.header.kind == Kind::kGoodbye) {
-        set_err(err, goodbye_text(f));
+    for (;;) {
+      Frame f;
+      if (take_frame(&f, &ignored)) {
+        if (f.header.kind == Kind::kPush) pushes_.push_back(std::move(f));
+      } else if (!fill(0, &ignored)) {
         break;
       }
-      f = Frame{};
     }
+    if (got_goodbye()) set_err(err, goodbye_text(goodbye_));
     return false;
   }
 

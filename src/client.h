@@ -65,6 +65,8 @@ class Client final : public IoHandler {
 
   uint32_t epoll_events = 0;     // what is registered now
   uint64_t last_input_ms = 0;    // for the idle check, set per read
+  uint32_t async_pending = 0;    // requests to be answered later
+  bool input_closed = false;     // peer shut its side; replies still due
   TimerNode timer;               // idle check while open, linger after
   Client* next_flush = nullptr;  // intrusive: clients with output this turn
   bool in_flush_list = false;

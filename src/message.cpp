@@ -113,8 +113,10 @@ void Message::on_accept(int fd) {
 void Message::on_client_io(Client& c, uint32_t events) {
   if (c.state() == Client::State::kClosed) return;
   if (events & EPOLLOUT) flush_client(c);
-  if (c.state() == Client::State::kOpen &&
-      (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+  if (c.state() == Client::State::kOpen && c.input_closed) {
+    if (events & (EPOLLHUP | EPOLLERR)) close_now(c, "connection reset");
+  } else if (c.state() == Client::State::kOpen &&
+             (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
     read_input(c);
   } else if (c.state() == Client::State::kClosing &&
              (events & (EPOLLHUP | EPOLLERR))) {
@@ -133,8 +135,7 @@ void Message::read_input(Client& c) {
       return;
     }
     if (n == 0) {
-      // Peer finished sending: answer what is queued, then close.
-      begin_close(c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
+      on_input_closed(c);
       return;
     }
     c.last_input_ms = loop_.now_ms();
@@ -231,10 +232,27 @@ void Message::protocol_error(Client& c, const uint8_t* hdr, size_t avail,
 
 // ---- output ----------------------------------------------------------------
 
+void Message::on_async_request(ClientId client) {
+  if (Client* c = find_open(client)) ++c->async_pending;
+}
+
+void Message::on_input_closed(Client& c) {
+  // The peer shut its sending side (or closed). Every request it sent still
+  // gets its one REPLY: stay reachable until the asynchronous ones are
+  // answered (each has a deadline), then flush and close.
+  if (c.async_pending == 0) {
+    begin_close(c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
+    return;
+  }
+  c.input_closed = true;
+  set_events(c, c.epoll_events & ~uint32_t{EPOLLIN});
+}
+
 bool Message::send_reply(ClientId client, uint16_t service, uint32_t session,
-                         Status status, std::string_view body) {
+                         Status status, std::string_view body, bool async) {
   Client* c = find_open(client);
   if (c == nullptr) return false;
+  if (async && c->async_pending > 0) --c->async_pending;
   if (body.size() > cfg_.max_frame) {
     status = Status::kTooLarge;
     body = "result exceeds max_frame";
@@ -246,6 +264,9 @@ bool Message::send_reply(ClientId client, uint16_t service, uint32_t session,
   h.session = session;
   h.length = static_cast<uint32_t>(body.size());
   queue_frame(*c, h, body);
+  if (c->input_closed && c->async_pending == 0 &&
+      c->state() == Client::State::kOpen)
+    begin_close(*c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
   return true;
 }
 
@@ -317,7 +338,9 @@ void Message::set_events(Client& c, uint32_t events) {
 }
 
 void Message::flush_client(Client& c) {
-  uint32_t base = c.state() == Client::State::kOpen ? uint32_t{EPOLLIN} : 0u;
+  uint32_t base = c.state() == Client::State::kOpen && !c.input_closed
+                      ? uint32_t{EPOLLIN}
+                      : 0u;
   switch (c.flush()) {
     case Client::Flush::kDone:
       set_events(c, base);

@@ -40,7 +40,9 @@ class Message final : public GatewaySink, public detail::ReplySink {
   void on_accept(int fd) override;
   // ReplySink: a session's answer for a client.
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
-                  Status status, std::string_view body) override;
+                  Status status, std::string_view body,
+                  bool async = false) override;
+  void on_async_request(ClientId client) override;
 
   bool push(ClientId to, uint16_t service, uint16_t op, std::string_view body);
   // Encodes one PUSH once and queues the bytes to every client listed.
@@ -84,6 +86,7 @@ class Message final : public GatewaySink, public detail::ReplySink {
   void close_now(Client& c, const char* why);
   void finish_close(Client& c);
   void leave_table(Client& c);
+  void on_input_closed(Client& c);
   void drain_events();
   static void on_timer(TimerNode* n);
 

@@ -40,6 +40,7 @@ void Sessions::release(Slot& s) {
     --armed_;
   }
   s.live = false;
+  s.async = false;
   ++s.gen;
   s.done = nullptr;
   s.next_free = free_;
@@ -82,7 +83,13 @@ bool Sessions::pending(Handle h) const {
 void Sessions::arm(Handle h, uint32_t timeout_ms) {
   Slot* s = get(h);
   if (!s) return;
-  if (!s->timer.armed()) ++armed_;
+  if (!s->timer.armed()) {
+    ++armed_;
+    if (s->kind == Kind::kClientRequest) {
+      s->async = true;
+      sink_.on_async_request(s->client);
+    }
+  }
   wheel_.add(&s->timer, now_ + timeout_ms);
 }
 
@@ -92,11 +99,13 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
   ClientId client = s.client;
   uint16_t service = s.service;
   uint32_t wire = s.wire_session;
+  bool async = s.async;
   CallCallback done = std::move(s.done);
   release(s);
   switch (kind) {
     case Kind::kClientRequest:
-      if (!sink_.send_reply(client, service, wire, status, body)) ++dropped_;
+      if (!sink_.send_reply(client, service, wire, status, body, async))
+        ++dropped_;
       break;
     case Kind::kClientSend:
       if (status != Status::kOk) ++send_errors_;

@@ -24,9 +24,13 @@ namespace detail {
 // Where a completed session's answer goes.
 class ReplySink {
  public:
-  // Sends a REPLY to a client; false if the client is gone.
+  // Sends a REPLY to a client; false if the client is gone. `async` is
+  // true for a request that was still pending when its handler returned.
   virtual bool send_reply(ClientId client, uint16_t service, uint32_t session,
-                          Status status, std::string_view body) = 0;
+                          Status status, std::string_view body,
+                          bool async) = 0;
+  // A client request became asynchronous (its answer will come later).
+  virtual void on_async_request(ClientId client) = 0;
 
  protected:
   ~ReplySink() = default;
@@ -76,6 +80,7 @@ class Sessions {
     uint32_t index = 0;
     uint32_t gen = 1;
     bool live = false;
+    bool async = false;  // a client request answered after its handler
     Kind kind = Kind::kClientRequest;
     uint16_t service = 0;
     uint32_t wire_session = 0;

@@ -3,6 +3,7 @@
 // tools/hazel-bench binary against a fake server on a thread of this process,
 // once answering PING wrongly and once correctly.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "hazel/frame.h"
 
@@ -45,9 +44,11 @@ class FakePingServer {
     addr.sin_port = 0;  // ephemeral: tests may run side by side
     socklen_t len = sizeof addr;
     if (listen_fd_ < 0 ||
-        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) !=
+            0 ||
         listen(listen_fd_, 16) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) !=
+            0) {
       ADD_FAILURE() << "fake server socket setup: " << std::strerror(errno);
       return;
     }
@@ -97,7 +98,8 @@ class FakePingServer {
       if (c.in.size() < hazel::kHeaderSize + length) break;
       std::string body = c.in.substr(hazel::kHeaderSize, length);
       if (h[3] == static_cast<uint8_t>(hazel::Kind::kRequest) &&
-          hazel::get_u16(h + 4) == kSysService && hazel::get_u16(h + 6) == kOpPing) {
+          hazel::get_u16(h + 4) == kSysService &&
+          hazel::get_u16(h + 6) == kOpPing) {
         if (answer_ == Answer::kWrongBody) body += '!';
         reply(c.fd, hazel::get_u32(h + 8), body);
       }
@@ -145,7 +147,8 @@ BenchRun run_bench(const std::vector<std::string>& args) {
     return run;
   }
   std::vector<char*> argv{const_cast<char*>(kBenchPath)};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
   pid_t pid = fork();
@@ -199,17 +202,16 @@ long summary_field(const std::string& output, const std::string& label) {
 }
 
 std::vector<std::string> ping_args(uint16_t port) {
-  return {"-p", std::to_string(port), "-m", "ping", "-c", "1", "-d", "1",
-          "-t", "1", "--warmup", "0", "-q"};
+  return {"-p", std::to_string(port), "-m", "ping", "-c", "1", "-d", "1", "-t",
+          "1",  "--warmup",           "0",  "-q"};
 }
 
-bool bench_is_built() {
-  return access(kBenchPath, X_OK) == 0;
-}
+bool bench_is_built() { return access(kBenchPath, X_OK) == 0; }
 
 TEST(HazelBench, ReportsErrorsAndExitsNonZeroOnWrongReply) {
   ASSERT_TRUE(bench_is_built())
-      << kBenchPath << " is missing: build it first with `make tools/hazel-bench`";
+      << kBenchPath
+      << " is missing: build it first with `make tools/hazel-bench`";
   FakePingServer server(FakePingServer::Answer::kWrongBody);
   ASSERT_NE(server.port(), 0);
 
@@ -223,7 +225,8 @@ TEST(HazelBench, ReportsErrorsAndExitsNonZeroOnWrongReply) {
 
 TEST(HazelBench, CountsNoErrorsAgainstCorrectServer) {
   ASSERT_TRUE(bench_is_built())
-      << kBenchPath << " is missing: build it first with `make tools/hazel-bench`";
+      << kBenchPath
+      << " is missing: build it first with `make tools/hazel-bench`";
   FakePingServer server(FakePingServer::Answer::kCorrect);
   ASSERT_NE(server.port(), 0);
 

@@ -212,3 +212,22 @@ TEST(ProtocolErrors, SendToUnknownServiceIsDroppedSilently) {
   EXPECT_EQ(f.body, "after");
   EXPECT_TRUE(ping_ok(*c));
 }
+
+TEST(ProtocolErrors, FrameCompletedFromBufferIsAnsweredBeforeGoodbye) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  std::string ping = request(0, 1, 31, "buffered");
+  write_all(*c, std::string_view(ping).substr(0, 10));
+  std::this_thread::sleep_for(Ms(20));
+  write_all(*c, ping.substr(10) +
+                    raw_header(kM0, kM1, 1, 2, 0, 0, 0, 0));
+  Frame a = read_any(*c);
+  EXPECT_EQ(a.header.kind, Kind::kReply);
+  EXPECT_EQ(a.header.session, 31u);
+  EXPECT_EQ(a.body, "buffered");
+  Frame g = read_any(*c);
+  EXPECT_EQ(g.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(g.header.code, static_cast<uint16_t>(Goodbye::kProtocol));
+  EXPECT_TRUE(c->wait_closed(3000));
+}

@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -67,23 +68,18 @@ size_t span_total(const struct iovec* iov, int n) {
   return t;
 }
 
-// Leaves `rb` (capacity kMin) holding `kept` bytes that end `past_end` bytes
-// past the end of the array, i.e. wrapped. Returns what it holds.
+// Leaves `rb` (capacity kMin) holding `kept` bytes whose last `past_end`
+// bytes sit at the start of the array, i.e. wrapped. Returns what it holds.
 std::vector<uint8_t> make_wrapped(RingBuffer& rb, size_t kept,
                                   size_t past_end) {
-  // head ends at kMin + past_end - kept, tail at kMin + past_end.
-  size_t first = kMin - (kept - past_end);
-  std::vector<uint8_t> a = pattern(first, 1);
-  EXPECT_TRUE(rb.append(a.data(), a.size()));
-  rb.consume(first - (kept - past_end));
-  std::vector<uint8_t> b = pattern(past_end + (kept - past_end) - (kept - past_end) +
-                                       0,
-                                   2);
-  (void)b;
+  std::vector<uint8_t> full = pattern(kMin, 1);
+  EXPECT_TRUE(rb.append(full.data(), full.size()));
+  size_t before_end = kept - past_end;
+  rb.consume(kMin - before_end);
   std::vector<uint8_t> rest = pattern(past_end, 2);
   EXPECT_TRUE(rb.append(rest.data(), rest.size()));
   EXPECT_EQ(rb.capacity(), kMin);
-  return concat(tail_of(a, first - (kept - past_end)), rest);
+  return concat(tail_of(full, kMin - before_end), rest);
 }
 
 TEST(RingBuffer, StartsUnallocated) {

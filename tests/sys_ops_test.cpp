@@ -270,3 +270,62 @@ TEST(SysOps, ReplyCarriesRequestServiceAndSessionForEcho) {
   EXPECT_EQ(g.header.service, kEcho);
   EXPECT_EQ(g.header.session, 0u);
 }
+
+TEST(SysOps, TellAsSendDeliversPushAndAnswersNothing) {
+  TestServer s;
+  s.start();
+  auto a = s.connect();
+  auto b = s.connect();
+  uint64_t a_id = hello_id(*a);
+  uint64_t b_id = hello_id(*b);
+  std::string err;
+  ASSERT_TRUE(a->send(kSys, kTell, u64_bytes(b_id) + "fire", &err)) << err;
+  Frame p;
+  ASSERT_TRUE(b->next_push(&p, 3000, &err)) << err;
+  EXPECT_EQ(p.header.kind, Kind::kPush);
+  EXPECT_EQ(p.header.code, kTell);
+  EXPECT_EQ(p.body, u64_bytes(a_id) + "fire");
+  // Nothing came back to the sender: its next frame answers its next request.
+  write_all(*a, request(kSys, kPing, 42, "x"));
+  Frame f = read_any(*a);
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.header.session, 42u);
+}
+
+TEST(SysOps, PingAsSendAnswersNothing) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  std::string err;
+  ASSERT_TRUE(c->send(kSys, kPing, "one-way", &err)) << err;
+  write_all(*c, request(kSys, kPing, 43, "two-way"));
+  Frame f = read_any(*c);
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.header.session, 43u);
+  EXPECT_EQ(f.body, "two-way");
+}
+
+TEST(SysOps, HelloReflectsConfiguredLimits) {
+  Config cfg = test_config();
+  cfg.max_frame = 4096;
+  cfg.idle_timeout_ms = 0;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  Frame f = call(*c, kSys, 2, "");
+  ASSERT_TRUE(f.ok());
+  EXPECT_NE(f.body.find("max_frame=4096\n"), std::string::npos) << f.body;
+  EXPECT_NE(f.body.find("idle_timeout_ms=0\n"), std::string::npos) << f.body;
+}
+
+TEST(SysOps, InfoFrameCountersGrowWithTraffic) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  int64_t in0 = info_value(*c, "frames_in");
+  int64_t out0 = info_value(*c, "frames_out");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ping_ok(*c));
+  // 5 PINGs + this INFO in; 5 replies + the first INFO's reply out.
+  EXPECT_GE(info_value(*c, "frames_in"), in0 + 6);
+  EXPECT_GE(info_value(*c, "frames_out"), out0 + 6);
+}

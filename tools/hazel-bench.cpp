@@ -31,6 +31,7 @@
 #include <bit>
 #include <cerrno>
 #include <cinttypes>
+#include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -48,8 +49,8 @@ using hazel::FrameHeader;
 using hazel::get_u16;
 using hazel::get_u32;
 using hazel::get_u64;
-using hazel::Kind;
 using hazel::kHeaderSize;
+using hazel::Kind;
 using hazel::put_u16;
 using hazel::put_u32;
 using hazel::put_u64;
@@ -91,11 +92,22 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
-// ---- modes ----------------------------------------------------------------
+// ---- modes ------------------------------------------------------------------
 
 enum class Mode : uint8_t {
-  kPing, kEcho, kSend, kKvGet, kKvSet, kPublish, kIdle, kRaw,
-  kRespPing, kRespGet, kRespSet, kRespPublish, kRespIdle,
+  kPing,
+  kEcho,
+  kSend,
+  kKvGet,
+  kKvSet,
+  kPublish,
+  kIdle,
+  kRaw,
+  kRespPing,
+  kRespGet,
+  kRespSet,
+  kRespPublish,
+  kRespIdle,
 };
 enum class Wire : uint8_t { kHazel, kResp, kRaw };
 // kRequests: every connection is a worker. kFanOut: -c members receive what
@@ -155,7 +167,7 @@ const char* goodbye_name(uint16_t code) {
   return code < std::size(kGoodbyeNames) ? kGoodbyeNames[code] : "?";
 }
 
-// ---- options --------------------------------------------------------------
+// ---- options ----------------------------------------------------------------
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -236,8 +248,14 @@ Options parse_args(int argc, char** argv) {
       print_usage(stdout);
       std::exit(kExitOk);
     }
-    if (flag == "-q") { o.quiet = true; continue; }
-    if (flag == "--json") { o.json = true; continue; }
+    if (flag == "-q") {
+      o.quiet = true;
+      continue;
+    }
+    if (flag == "--json") {
+      o.json = true;
+      continue;
+    }
     static constexpr std::string_view kValueFlags[] = {
         "-H", "-p", "-c", "-d", "-t", "--warmup", "-s", "-m"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
@@ -275,7 +293,7 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// ---- time and latency -----------------------------------------------------
+// ---- time and latency -------------------------------------------------------
 
 uint64_t now_ns() {
   timespec ts{};
@@ -314,7 +332,7 @@ class Histogram {
   uint64_t percentile(double pct) const {
     if (total_ == 0) return 0;
     auto want = static_cast<uint64_t>(
-        static_cast<double>(total_) * pct / 100.0 + 0.999999);
+        std::ceil(static_cast<double>(total_) * pct / 100.0));
     want = std::clamp<uint64_t>(want, 1, total_);
     uint64_t seen = 0;
     for (size_t i = 0; i < kBuckets; ++i) {
@@ -346,7 +364,7 @@ class Histogram {
   uint64_t max_ = 0;
 };
 
-// ---- per-connection request FIFO ------------------------------------------
+// ---- per-connection request FIFO -------------------------------------------
 
 // A request on the wire: its session (hazel), when it was queued, and
 // whether it belongs to the untimed setup (SET, JOIN, SUBSCRIBE, HELLO).
@@ -405,7 +423,7 @@ class PendingQueue {
   size_t size_ = 0;
 };
 
-// ---- encoding -------------------------------------------------------------
+// ---- encoding ---------------------------------------------------------------
 
 // Alphanumeric and position-dependent, so a shifted or truncated echo cannot
 // compare equal by accident and a dump stays readable.
@@ -516,7 +534,11 @@ std::string excerpt(std::string_view bytes) {
   std::string s;
   for (size_t i = 0; i < bytes.size() && i < kMaxShown; ++i) {
     auto c = static_cast<unsigned char>(bytes[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
+    if (c == '\r') {
+      s += "\\r";
+    } else if (c == '\n') {
+      s += "\\n";
+    } else if (c >= 0x20 && c < 0x7f && c != '\\') {
       s += static_cast<char>(c);
     } else {
       char hex[8];
@@ -528,14 +550,14 @@ std::string excerpt(std::string_view bytes) {
   return s;
 }
 
-// ---- what a run sends and expects ------------------------------------------
+// ---- what a run sends and expects -------------------------------------------
 
 // Everything that is the same for every request of a run, encoded once: the
 // per-request work is then one append plus patching a session id or a
 // sequence number in place.
 struct Workload {
   std::string payload;
-  std::string request;     // one timed request, as bytes on the wire
+  std::string request;        // one timed request, as bytes on the wire
   size_t session_at = kNone;  // offset of the hazel session in `request`
   size_t seq_at = kNone;      // offset of the publish sequence in `request`
   // Hazel: the frame that answers `request`. RESP: the exact reply bytes.
@@ -555,7 +577,9 @@ struct Workload {
 // member can tell lost or reordered deliveries; shorter payloads go unnumbered.
 size_t sequence_offset(size_t payload) { return payload >= 8 ? 0 : kNone; }
 
-size_t plus(size_t base, size_t off) { return off == kNone ? kNone : base + off; }
+size_t plus(size_t base, size_t off) {
+  return off == kNone ? kNone : base + off;
+}
 
 Workload make_workload(const Options& o) {
   Workload w;
@@ -588,16 +612,17 @@ Workload make_workload(const Options& o) {
       w.reply = pl;
       break;
     case Mode::kKvSet:
-      append_frame(w.request, Kind::kRequest, kKvService, kOpSet, 0,
-                   be_u16(static_cast<uint16_t>(key.size())) + key +
-                       be_u32(0) + pl);
+      append_frame(
+          w.request, Kind::kRequest, kKvService, kOpSet, 0,
+          be_u16(static_cast<uint16_t>(key.size())) + key + be_u32(0) + pl);
       w.reply_service = kKvService;
       break;
     case Mode::kPublish: {
       std::string body = room_prefix() + pl;
-      append_frame(w.request, Kind::kRequest, kRoomService, kOpPublish, 0, body);
-      w.seq_at = plus(kHeaderSize + room_prefix().size(),
-                      sequence_offset(pl.size()));
+      append_frame(w.request, Kind::kRequest, kRoomService, kOpPublish, 0,
+                   body);
+      w.seq_at =
+          plus(kHeaderSize + room_prefix().size(), sequence_offset(pl.size()));
       w.reply_service = kRoomService;
       w.reply = be_u32(members);
       w.delivery = room_prefix() + std::string(8, '\0') + pl;
@@ -627,15 +652,15 @@ Workload make_workload(const Options& o) {
       break;
     case Mode::kRespPublish: {
       w.request = resp_command({"PUBLISH", kBenchRoom, pl});
-      w.seq_at = plus(w.request.size() - pl.size() - 2,
-                      sequence_offset(pl.size()));
+      w.seq_at =
+          plus(w.request.size() - pl.size() - 2, sequence_offset(pl.size()));
       w.reply = ":" + std::to_string(members) + "\r\n";
       w.delivery = "*3\r\n" + resp_bulk("message") + resp_bulk(kBenchRoom) +
                    resp_bulk(pl);
-      w.delivery_seq_at = plus(w.delivery.size() - pl.size() - 2,
-                               sequence_offset(pl.size()));
-      w.resp_setup_reply = "*3\r\n" + resp_bulk("subscribe") +
-                           resp_bulk(kBenchRoom) + ":1\r\n";
+      w.delivery_seq_at =
+          plus(w.delivery.size() - pl.size() - 2, sequence_offset(pl.size()));
+      w.resp_setup_reply =
+          "*3\r\n" + resp_bulk("subscribe") + resp_bulk(kBenchRoom) + ":1\r\n";
       break;
     }
   }
@@ -645,7 +670,7 @@ Workload make_workload(const Options& o) {
   return w;
 }
 
-// ---- connections ----------------------------------------------------------
+// ---- connections ------------------------------------------------------------
 
 enum class Role : uint8_t { kWorker, kMember, kPublisher };
 
@@ -656,7 +681,7 @@ struct Conn {
   bool ready_ = false;     // connected and every setup reply is in
   bool want_out_ = false;  // EPOLLOUT is registered
   uint32_t next_session_ = 1;
-  uint64_t next_seq_ = 0;    // publisher: sequence stamped into the next publish
+  uint64_t next_seq_ = 0;  // publisher: sequence stamped into the next publish
   uint64_t expect_seq_ = 0;  // member: sequence the next delivery should carry
   size_t raw_echoed_ = 0;    // raw: bytes of the oldest chunk echoed so far
   bool raw_bad_ = false;     // raw: the oldest chunk came back different
@@ -668,28 +693,35 @@ struct Conn {
 
 // ---- the run ----------------------------------------------------------------
 
+// SIGINT or SIGTERM ends the run early; the summary still covers what was
+// measured. The signal is raised again afterwards (see main).
 volatile sig_atomic_t g_interrupted = 0;
-void on_sigint(int) { g_interrupted = 1; }
+void on_interrupt(int sig) { g_interrupted = sig; }
 
 struct Summary {
   double duration_s = 0;
   uint64_t requests = 0;    // timed replies (publishes in fan-out modes)
   uint64_t deliveries = 0;  // fan-out: pushes received by members
   uint64_t errors = 0;
-  double rate = 0;          // requests/s, or deliveries/s in fan-out modes
+  double rate = 0;  // requests/s, or deliveries/s in fan-out modes
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
-  double connect_s = 0;     // idle: time to open and ping every connection
+  double connect_s = 0;  // idle: time to open and ping every connection
 };
 
 class Bench {
  public:
   Bench(const Options& o, const addrinfo& addr)
-      : opt_(o), shape_(o.mode->shape), wire_(o.mode->wire),
-        work_(make_workload(o)), addr_(addr), rbuf_(kReadBufferSize) {
+      : opt_(o),
+        shape_(o.mode->shape),
+        wire_(o.mode->wire),
+        work_(make_workload(o)),
+        addr_(addr),
+        rbuf_(kReadBufferSize) {
     size_t n = o.connections + (shape_ == Shape::kFanOut ? 1 : 0);
     conns_.resize(n);
     if (shape_ == Shape::kFanOut) {
-      for (size_t i = 0; i < o.connections; ++i) conns_[i].role_ = Role::kMember;
+      for (size_t i = 0; i < o.connections; ++i)
+        conns_[i].role_ = Role::kMember;
       conns_.back().role_ = Role::kPublisher;
     }
   }
@@ -741,7 +773,9 @@ class Bench {
   void deliver(Conn& c, bool ok, const std::string& why);
 
   void count_error(const Conn& c, const std::string& why);
-  void fail(Conn& c, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  void count_lost_replies(uint64_t end_ns);
+  void fail(Conn& c, const char* fmt, ...)
+      __attribute__((format(printf, 3, 4)));
   void fatal(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   size_t index_of(const Conn& c) const {
     return static_cast<size_t>(&c - conns_.data());
@@ -769,7 +803,7 @@ class Bench {
   size_t ready_ = 0;
   bool running_ = false;  // the barrier has passed: timed requests flow
   bool stop_ = false;
-  bool broken_ = false;   // a connection failed: the result is not valid
+  bool broken_ = false;  // a connection failed: the result is not valid
   uint64_t begin_ns_ = 0;
   uint64_t setup_deadline_ns_ = 0;
   uint64_t run_start_ns_ = 0;
@@ -782,7 +816,8 @@ class Bench {
   uint64_t requests_ = 0;
   uint64_t deliveries_ = 0;
   uint64_t errors_ = 0;
-  uint64_t tick_count_ = 0;  // replies or deliveries since the last progress line
+  uint64_t tick_count_ =
+      0;  // replies or deliveries since the last progress line
 };
 
 int Bench::run() {
@@ -793,6 +828,7 @@ int Bench::run() {
   loop();
 
   uint64_t end = std::min(now_ns(), measure_end_ns_);
+  if (running_) count_lost_replies(end);
   if (!running_) {
     if (!broken_) {
       std::fprintf(stderr, "hazel-bench: interrupted before the run started\n");
@@ -811,8 +847,7 @@ int Bench::run() {
 void Bench::loop() {
   std::array<epoll_event, kMaxEvents> events{};
   while (!stop_ && !g_interrupted) {
-    while (next_connect_ < conns_.size() && opening_ < kMaxOpening &&
-           !stop_) {
+    while (next_connect_ < conns_.size() && opening_ < kMaxOpening && !stop_) {
       start_connect(next_connect_++);
     }
     int n = epoll_wait(epfd_, events.data(), kMaxEvents, timeout_ms(now_ns()));
@@ -829,8 +864,8 @@ void Bench::loop() {
 }
 
 int Bench::timeout_ms(uint64_t now) const {
-  uint64_t next = running_ ? std::min(next_tick_ns_, measure_end_ns_)
-                           : setup_deadline_ns_;
+  uint64_t next =
+      running_ ? std::min(next_tick_ns_, measure_end_ns_) : setup_deadline_ns_;
   if (next <= now) return 0;
   uint64_t ms = (next - now + 999'999) / 1'000'000;
   return static_cast<int>(std::min<uint64_t>(ms, 1000));
@@ -851,8 +886,8 @@ void Bench::tick(uint64_t now) {
     if (!opt_.quiet && shape_ != Shape::kIdle) {
       std::fprintf(stderr, "[%3us] %" PRIu64 " %s/s  errors %" PRIu64 "%s\n",
                    tick_second_, tick_count_,
-                   shape_ == Shape::kFanOut ? "deliveries" : "req",
-                   errors_, next_tick_ns_ <= measure_start_ns_ ? "  (warmup)" : "");
+                   shape_ == Shape::kFanOut ? "deliveries" : "req", errors_,
+                   next_tick_ns_ <= measure_start_ns_ ? "  (warmup)" : "");
     }
     tick_count_ = 0;
     next_tick_ns_ += kNsPerSec;
@@ -882,14 +917,16 @@ void Bench::start_run(uint64_t now) {
   }
 }
 
-// ---- sockets ------------------------------------------------------------------
+// ---- sockets ----------------------------------------------------------------
 
 void Bench::start_connect(size_t i) {
   Conn& c = conns_[i];
-  c.fd_ = socket(addr_.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  c.fd_ =
+      socket(addr_.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd_ < 0) {
-    fatal("socket: %s%s", std::strerror(errno),
-          errno == EMFILE ? " (raise ulimit -n above the connection count)" : "");
+    fatal(
+        "socket: %s%s", std::strerror(errno),
+        errno == EMFILE ? " (raise ulimit -n above the connection count)" : "");
   }
   // Requests are small and latency is the point: no Nagle delay.
   int one = 1;
@@ -906,7 +943,8 @@ void Bench::start_connect(size_t i) {
   ++opening_;
   if (connect(c.fd_, addr_.ai_addr, addr_.ai_addrlen) < 0 &&
       errno != EINPROGRESS) {
-    fatal("connect %s:%u: %s", opt_.host.c_str(), opt_.port, std::strerror(errno));
+    fatal("connect %s:%u: %s", opt_.host.c_str(), opt_.port,
+          std::strerror(errno));
   }
   // Connected or in progress: either way EPOLLOUT reports the outcome.
 }
@@ -917,7 +955,8 @@ void Bench::on_event(Conn& c, uint32_t events) {
     socklen_t len = sizeof err;
     if (getsockopt(c.fd_, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
     if (err != 0) {
-      fatal("connect %s:%u: %s", opt_.host.c_str(), opt_.port, std::strerror(err));
+      fatal("connect %s:%u: %s", opt_.host.c_str(), opt_.port,
+            std::strerror(err));
     }
     on_connected(c);
     return;
@@ -989,23 +1028,27 @@ void Bench::on_readable(Conn& c) {
   auto n = static_cast<size_t>(r);
   if (c.in_.empty()) {
     size_t used = consume(c, rbuf_.data(), n);
-    if (used < n) c.in_.assign(reinterpret_cast<char*>(rbuf_.data() + used), n - used);
+    if (used < n)
+      c.in_.assign(reinterpret_cast<char*>(rbuf_.data() + used), n - used);
   } else {
     c.in_.append(reinterpret_cast<char*>(rbuf_.data()), n);
-    size_t used =
-        consume(c, reinterpret_cast<const uint8_t*>(c.in_.data()), c.in_.size());
+    size_t used = consume(c, reinterpret_cast<const uint8_t*>(c.in_.data()),
+                          c.in_.size());
     c.in_.erase(0, used);
   }
   if (!stop_) flush(c);
 }
 
-// ---- parsing and checking ----------------------------------------------------
+// ---- parsing and checking ---------------------------------------------------
 
 size_t Bench::consume(Conn& c, const uint8_t* p, size_t n) {
   switch (wire_) {
-    case Wire::kHazel: return consume_hazel(c, p, n);
-    case Wire::kResp: return consume_resp(c, p, n);
-    case Wire::kRaw: return consume_raw(c, p, n);
+    case Wire::kHazel:
+      return consume_hazel(c, p, n);
+    case Wire::kResp:
+      return consume_resp(c, p, n);
+    case Wire::kRaw:
+      return consume_raw(c, p, n);
   }
   return n;
 }
@@ -1027,7 +1070,8 @@ size_t Bench::consume_hazel(Conn& c, const uint8_t* p, size_t n) {
     f.session = get_u32(h + 8);
     f.length = get_u32(h + 12);
     if (f.length > hazel::kDefaultMaxFrame) {
-      fail(c, "stream broken: frame length %" PRIu32 " is above max_frame", f.length);
+      fail(c, "stream broken: frame length %" PRIu32 " is above max_frame",
+           f.length);
       return n;
     }
     if (n - used < kHeaderSize + f.length) break;
@@ -1056,7 +1100,11 @@ void Bench::on_frame(Conn& c, const FrameHeader& f, std::string_view body) {
   }
 }
 
-void Bench::on_hazel_reply(Conn& c, const FrameHeader& f, std::string_view body) {
+// The protocol lets replies overtake each other (they are matched by
+// session), so any outstanding session is accepted; the oldest is the usual
+// match and found first.
+void Bench::on_hazel_reply(Conn& c, const FrameHeader& f,
+                           std::string_view body) {
   size_t i = c.pending_.find_session(f.session);
   if (i == kNone || work_.reply_kind != Kind::kReply) {
     std::string why = "REPLY for session " + std::to_string(f.session) +
@@ -1085,12 +1133,14 @@ void Bench::on_hazel_reply(Conn& c, const FrameHeader& f, std::string_view body)
   }
 }
 
-void Bench::on_hazel_push(Conn& c, const FrameHeader& f, std::string_view body) {
+void Bench::on_hazel_push(Conn& c, const FrameHeader& f,
+                          std::string_view body) {
   std::string why;
   if (c.role_ == Role::kMember) {
     bool ok = f.service == kRoomService && f.code == kOpPublish;
-    if (!ok) why = "PUSH service " + std::to_string(f.service) + " code " +
-                   std::to_string(f.code) + ", expected room delivery 3/3";
+    if (!ok)
+      why = "PUSH service " + std::to_string(f.service) + " code " +
+            std::to_string(f.code) + ", expected room delivery 3/3";
     ok = ok && check_delivery(c, body, &why);
     deliver(c, ok, why);
     return;
@@ -1151,8 +1201,10 @@ bool Bench::check_setup_reply(Conn& c, const FrameHeader& f,
     case Mode::kPublish:
       if (c.role_ == Role::kMember) {  // JOIN
         if (!check_status(f, kRoomService, body, why)) return false;
-        if (body.size() != 4 || get_u32(reinterpret_cast<const uint8_t*>(body.data())) == 0) {
-          *why = "JOIN replied '" + excerpt(body) + "', expected a u32 count >= 1";
+        if (body.size() != 4 ||
+            get_u32(reinterpret_cast<const uint8_t*>(body.data())) == 0) {
+          *why =
+              "JOIN replied '" + excerpt(body) + "', expected a u32 count >= 1";
           return false;
         }
         return true;
@@ -1161,14 +1213,16 @@ bool Bench::check_setup_reply(Conn& c, const FrameHeader& f,
         size_t at = body.find("client=");
         uint64_t id = 0;
         if (at != std::string_view::npos) {
-          id = std::strtoull(std::string(body.substr(at + 7, 20)).c_str(), nullptr, 10);
+          id = std::strtoull(std::string(body.substr(at + 7, 20)).c_str(),
+                             nullptr, 10);
         }
         if (id == 0) {
           *why = "HELLO reply has no client=<id> line: " + excerpt(body);
           return false;
         }
         put_u64(reinterpret_cast<uint8_t*>(work_.delivery.data() +
-                                           work_.delivery_pubid_at), id);
+                                           work_.delivery_pubid_at),
+                id);
         return true;
       }
     case Mode::kIdle:  // PING
@@ -1205,12 +1259,13 @@ size_t Bench::consume_resp(Conn& c, const uint8_t* p, size_t n) {
     long len = resp_length(p + used, n - used);
     if (len == 0) break;
     if (len < 0) {
-      fail(c, "stream broken: not RESP: '%s'",
-           excerpt({reinterpret_cast<const char*>(p + used), n - used}).c_str());
+      fail(
+          c, "stream broken: not RESP: '%s'",
+          excerpt({reinterpret_cast<const char*>(p + used), n - used}).c_str());
       return n;
     }
-    on_resp_value(c, {reinterpret_cast<const char*>(p + used),
-                      static_cast<size_t>(len)});
+    on_resp_value(
+        c, {reinterpret_cast<const char*>(p + used), static_cast<size_t>(len)});
     used += static_cast<size_t>(len);
   }
   return used;
@@ -1225,7 +1280,8 @@ void Bench::on_resp_value(Conn& c, std::string_view bytes) {
       bool ok = check_delivery(c, bytes, &why);
       deliver(c, ok, why);
     } else {
-      count_error(c, "a reply with nothing outstanding: '" + excerpt(bytes) + "'");
+      count_error(c,
+                  "a reply with nothing outstanding: '" + excerpt(bytes) + "'");
     }
     return;
   }
@@ -1253,20 +1309,22 @@ size_t Bench::consume_raw(Conn& c, const uint8_t* p, size_t n) {
       return n;
     }
     size_t k = std::min(n - used, chunk.size() - c.raw_echoed_);
-    if (std::memcmp(p + used, chunk.data() + c.raw_echoed_, k) != 0) c.raw_bad_ = true;
+    if (std::memcmp(p + used, chunk.data() + c.raw_echoed_, k) != 0)
+      c.raw_bad_ = true;
     c.raw_echoed_ += k;
     used += k;
     if (c.raw_echoed_ == chunk.size()) {
       bool ok = !c.raw_bad_;
       c.raw_echoed_ = 0;
       c.raw_bad_ = false;
-      complete(c, c.pending_.pop(), ok, "the echoed bytes differ from the sent ones");
+      complete(c, c.pending_.pop(), ok,
+               "the echoed bytes differ from the sent ones");
     }
   }
   return used;
 }
 
-// ---- requests and accounting ---------------------------------------------------
+// ---- requests and accounting ------------------------------------------------
 
 // The untimed requests a connection needs before the run: the value to GET,
 // room membership, the publisher's own id, the idle mode's single ping.
@@ -1301,7 +1359,8 @@ void Bench::append_setup(Conn& c) {
       queue_resp(resp_command({"SET", key, work_.payload}));
       break;
     case Mode::kRespPublish:
-      if (c.role_ == Role::kMember) queue_resp(resp_command({"SUBSCRIBE", kBenchRoom}));
+      if (c.role_ == Role::kMember)
+        queue_resp(resp_command({"SUBSCRIBE", kBenchRoom}));
       break;
     case Mode::kRespIdle:
       queue_resp(work_.request);
@@ -1326,11 +1385,13 @@ void Bench::append_request(Conn& c) {
 
 // Tops the connection up to `depth` requests in flight. Members only listen.
 void Bench::fill(Conn& c) {
-  if (!running_ || stop_ || c.role_ == Role::kMember || shape_ == Shape::kIdle) return;
+  if (!running_ || stop_ || c.role_ == Role::kMember || shape_ == Shape::kIdle)
+    return;
   while (c.pending_.size() < opt_.depth) append_request(c);
 }
 
-void Bench::complete(Conn& c, const Pending& p, bool ok, const std::string& why) {
+void Bench::complete(Conn& c, const Pending& p, bool ok,
+                     const std::string& why) {
   if (!ok) {
     count_error(c, why);
   } else {
@@ -1366,10 +1427,30 @@ void Bench::setup_done(Conn& c, bool ok, const std::string& why) {
 void Bench::count_error(const Conn& c, const std::string& why) {
   ++errors_;
   if (errors_ <= kMaxErrorReports) {
-    std::fprintf(stderr, "hazel-bench: connection %zu: %s\n", index_of(c), why.c_str());
+    std::fprintf(stderr, "hazel-bench: connection %zu: %s\n", index_of(c),
+                 why.c_str());
   }
   if (errors_ == kMaxErrorReports) {
-    std::fprintf(stderr, "hazel-bench: further errors are counted, not shown\n");
+    std::fprintf(stderr,
+                 "hazel-bench: further errors are counted, not shown\n");
+  }
+}
+
+// A request still unanswered at the end that went out in the first half of
+// the run has waited at least as long as the second half: call it lost, or a
+// server that stops answering would end the run with zero errors.
+void Bench::count_lost_replies(uint64_t end_ns) {
+  uint64_t cutoff = run_start_ns_ + (end_ns - run_start_ns_) / 2;
+  for (const Conn& c : conns_) {
+    size_t lost = 0;
+    for (size_t i = 0; i < c.pending_.size(); ++i) {
+      if (c.pending_.at(i).sent_ns < cutoff) ++lost;
+    }
+    if (lost > 0) {
+      count_error(c, std::to_string(lost) + " request(s) got no reply within " +
+                         std::to_string((end_ns - cutoff) / 1'000'000) + " ms");
+      errors_ += lost - 1;
+    }
   }
 }
 
@@ -1398,7 +1479,7 @@ void Bench::fatal(const char* fmt, ...) {
   std::exit(kExitFailed);
 }
 
-// ---- summary -------------------------------------------------------------------
+// ---- summary ----------------------------------------------------------------
 
 double ns_to_us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
@@ -1422,10 +1503,12 @@ Summary Bench::summarize(uint64_t end_ns) const {
 
 void Bench::print_summary(const Summary& s) const {
   const std::string_view mode = opt_.mode->name;
-  std::printf("mode         %.*s\n", static_cast<int>(mode.size()), mode.data());
+  std::printf("mode         %.*s\n", static_cast<int>(mode.size()),
+              mode.data());
   if (shape_ == Shape::kIdle) {
     std::printf("connections  %zu\n", opt_.connections);
-    std::printf("connect      %.2f s (open and ping every connection)\n", s.connect_s);
+    std::printf("connect      %.2f s (open and ping every connection)\n",
+                s.connect_s);
     std::printf("held         %.2f s\n", s.duration_s);
     std::printf("errors       %" PRIu64 "\n", s.errors);
     return;
@@ -1437,43 +1520,50 @@ void Bench::print_summary(const Summary& s) const {
   }
   std::printf("depth        %zu\n", opt_.depth);
   std::printf("payload      %zu bytes\n", opt_.payload);
-  std::printf("duration     %.2f s (after %g s warmup)\n", s.duration_s, opt_.warmup);
+  std::printf("duration     %.2f s (after %g s warmup)\n", s.duration_s,
+              opt_.warmup);
   if (shape_ == Shape::kFanOut) {
     std::printf("deliveries   %" PRIu64 "\n", s.deliveries);
     std::printf("rate         %.0f deliveries/s\n", s.rate);
-    std::printf("publishes    %" PRIu64 " (%.0f/s)\n", s.requests,
-                s.duration_s > 0 ? static_cast<double>(s.requests) / s.duration_s : 0);
+    std::printf(
+        "publishes    %" PRIu64 " (%.0f/s)\n", s.requests,
+        s.duration_s > 0 ? static_cast<double>(s.requests) / s.duration_s : 0);
   } else {
     std::printf("requests     %" PRIu64 "\n", s.requests);
     std::printf("rate         %.0f req/s\n", s.rate);
   }
-  std::printf("errors       %" PRIu64 "\n", s.errors);
-  std::printf("latency      p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us%s\n",
-              s.p50_us, s.p99_us, s.p999_us, s.max_us,
-              shape_ == Shape::kFanOut ? " (publish to reply)" : "");
+  std::printf("errors       %" PRIu64 "%s\n", s.errors,
+              broken_ ? " (run aborted: a connection failed)" : "");
+  std::printf(
+      "latency      p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us%s\n",
+      s.p50_us, s.p99_us, s.p999_us, s.max_us,
+      shape_ == Shape::kFanOut ? " (publish to reply)" : "");
 }
 
 void Bench::print_json(const Summary& s) const {
   const std::string_view mode = opt_.mode->name;
-  std::printf("{\"mode\": \"%.*s\", \"connections\": %zu, \"depth\": %zu, "
-              "\"payload\": %zu, \"duration_s\": %.3f, ",
-              static_cast<int>(mode.size()), mode.data(), opt_.connections,
-              opt_.depth, opt_.payload, s.duration_s);
+  std::printf(
+      "{\"mode\": \"%.*s\", \"connections\": %zu, \"depth\": %zu, "
+      "\"payload\": %zu, \"warmup_s\": %.3f, \"duration_s\": %.3f, ",
+      static_cast<int>(mode.size()), mode.data(), opt_.connections, opt_.depth,
+      opt_.payload, opt_.warmup, s.duration_s);
   if (shape_ == Shape::kIdle) {
-    std::printf("\"connect_s\": %.3f, \"errors\": %" PRIu64 "}\n", s.connect_s,
-                s.errors);
-    return;
+    std::printf("\"connect_s\": %.3f, ", s.connect_s);
+  } else {
+    std::printf("\"requests\": %" PRIu64 ", ", s.requests);
+    if (shape_ == Shape::kFanOut) {
+      std::printf("\"deliveries\": %" PRIu64 ", ", s.deliveries);
+    }
+    std::printf(
+        "\"rate\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
+        "\"p999_us\": %.1f, \"max_us\": %.1f, ",
+        s.rate, s.p50_us, s.p99_us, s.p999_us, s.max_us);
   }
-  std::printf("\"requests\": %" PRIu64 ", ", s.requests);
-  if (shape_ == Shape::kFanOut) {
-    std::printf("\"deliveries\": %" PRIu64 ", ", s.deliveries);
-  }
-  std::printf("\"rate\": %.1f, \"errors\": %" PRIu64 ", \"p50_us\": %.1f, "
-              "\"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f}\n",
-              s.rate, s.errors, s.p50_us, s.p99_us, s.p999_us, s.max_us);
+  std::printf("\"errors\": %" PRIu64 ", \"aborted\": %s}\n", s.errors,
+              broken_ ? "true" : "false");
 }
 
-// ---- process setup -----------------------------------------------------------
+// ---- process setup ----------------------------------------------------------
 
 // Many connections need many descriptors; take what the hard limit allows
 // rather than make every caller remember ulimit -n.
@@ -1507,8 +1597,8 @@ addrinfo* resolve(const Options& o) {
 int main(int argc, char** argv) {
   Options opt = parse_args(argc, argv);
   raise_fd_limit(opt.connections);
-  struct sigaction sa{};
-  sa.sa_handler = on_sigint;  // no SA_RESTART: epoll_wait returns EINTR
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;  // no SA_RESTART: epoll_wait returns EINTR
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
@@ -1520,5 +1610,12 @@ int main(int argc, char** argv) {
     rc = bench.run();
   }
   freeaddrinfo(addr);
+  // Die of the signal, as shells expect: a script running hazel-bench sees
+  // that its child was interrupted and stops too, rather than carry on.
+  if (g_interrupted != 0) {
+    std::fflush(stdout);
+    signal(g_interrupted, SIG_DFL);
+    raise(g_interrupted);
+  }
   return rc;
 }

@@ -1,0 +1,412 @@
+// The byte stream: pipelining, frames split anywhere, body size limits, many
+// clients, slow readers, idle timeout, connection limit, IPv6.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <random>
+#include <vector>
+
+#include "net_util.h"
+#include "test_server.h"
+
+using namespace hazel;
+using namespace hazel::test;
+
+TEST(Stream, ThousandPipelinedPingsInOneWriteAreAnsweredInOrder) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  constexpr uint32_t kN = 1000;
+  std::string bytes;
+  for (uint32_t i = 0; i < kN; ++i)
+    bytes += request(0, 1, 1000 + i, "b" + std::to_string(i));
+  write_all(*c, bytes);
+  for (uint32_t i = 0; i < kN; ++i) {
+    Frame f = read_any(*c);
+    ASSERT_EQ(f.header.kind, Kind::kReply) << "reply " << i;
+    // sys PING answers at once, so replies keep request order.
+    ASSERT_EQ(f.header.session, 1000 + i) << "reply " << i;
+    ASSERT_EQ(f.body, "b" + std::to_string(i));
+  }
+}
+
+TEST(Stream, FrameWrittenOneByteAtATimeIsAnswered) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  std::string req = request(0, 1, 5, "hello");
+  for (char ch : req) {
+    write_all(*c, std::string_view(&ch, 1));
+    std::this_thread::sleep_for(Ms(2));
+  }
+  Frame f = read_any(*c);
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.header.session, 5u);
+  EXPECT_EQ(f.body, "hello");
+}
+
+TEST(Stream, TwoFramesSplitAtEveryBytePositionAreBothAnswered) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  uint32_t session = 100;
+  const std::string probe = request(0, 1, 0, "ab") + request(1, 1, 0, "xyz");
+  for (size_t k = 1; k < probe.size(); ++k) {
+    std::string bytes = request(0, 1, session, "ab") +
+                        request(1, 1, session + 1, "xyz");
+    write_all(*c, std::string_view(bytes).substr(0, k));
+    std::this_thread::sleep_for(Ms(2));  // let the server read the first part
+    write_all(*c, std::string_view(bytes).substr(k));
+    Frame a = read_any(*c);
+    ASSERT_EQ(a.header.kind, Kind::kReply) << "split at " << k;
+    ASSERT_EQ(a.header.session, session) << "split at " << k;
+    ASSERT_EQ(a.header.service, 0) << "split at " << k;
+    ASSERT_EQ(a.body, "ab") << "split at " << k;
+    Frame b = read_any(*c);
+    ASSERT_EQ(b.header.kind, Kind::kReply) << "split at " << k;
+    ASSERT_EQ(b.header.session, session + 1) << "split at " << k;
+    ASSERT_EQ(b.header.service, 1) << "split at " << k;
+    ASSERT_EQ(b.body, "xyz") << "split at " << k;
+    session += 2;
+  }
+}
+
+TEST(Stream, ZeroLengthBodyIsAnswered) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  Frame f = call(*c, 0, 1, "");
+  EXPECT_TRUE(f.ok());
+  EXPECT_EQ(f.header.length, 0u);
+  EXPECT_TRUE(f.body.empty());
+  Frame e = call(*c, 1, 1, "");
+  EXPECT_TRUE(e.ok());
+  EXPECT_TRUE(e.body.empty());
+}
+
+TEST(Stream, BodyOfExactlyMaxFrameIsAccepted) {
+  Config cfg = test_config();
+  cfg.max_frame = 4096;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  std::string body(4096, '\0');
+  for (size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>(i * 7 + 1);
+  Frame f = call(*c, 0, 1, body);
+  ASSERT_TRUE(f.ok()) << status_name(f.status()) << ": " << f.body.substr(0, 80);
+  EXPECT_EQ(f.body, body);
+  Frame e = call(*c, 1, 1, body);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e.body, body);
+}
+
+TEST(Stream, BodyOfExactlyDefaultMaxFrameIsAccepted) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  std::string body(kDefaultMaxFrame, 'm');
+  body.front() = 'A';
+  body.back() = 'Z';
+  Frame f = call(*c, 1, 1, body, 5000);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.body, body);
+}
+
+TEST(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
+  constexpr size_t kClients = 500;
+  // Each connection costs two descriptors here (client and server side).
+  rlim_t lim = raise_nofile(4096);
+  ASSERT_GE(lim, rlim_t{2 * kClients + 64}) << "RLIMIT_NOFILE too low: " << lim;
+  TestServer s;
+  s.start();
+  std::vector<std::unique_ptr<BlockingClient>> cs;
+  cs.reserve(kClients);
+  for (size_t i = 0; i < kClients; ++i) {
+    cs.push_back(s.connect());
+    ASSERT_TRUE(cs.back()->connected()) << "client " << i;
+  }
+  // All requests are in flight before any reply is read.
+  for (size_t i = 0; i < kClients; ++i)
+    write_all(*cs[i], request(0, 1, static_cast<uint32_t>(i),
+                              "c" + std::to_string(i)));
+  for (size_t i = 0; i < kClients; ++i) {
+    Frame f = read_any(*cs[i]);
+    ASSERT_EQ(f.header.kind, Kind::kReply) << "client " << i;
+    ASSERT_EQ(f.header.session, i);
+    ASSERT_EQ(f.body, "c" + std::to_string(i));
+  }
+  EXPECT_EQ(info_value(*cs[0], "clients"), static_cast<int64_t>(kClients));
+}
+
+TEST(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
+  Config cfg = test_config();
+  cfg.max_output = 256 * 1024;
+  TestServer s(cfg);
+  s.start();
+  auto other = s.connect();
+  ASSERT_TRUE(ping_ok(*other));
+  RawSocket slow;
+  ASSERT_TRUE(slow.connect_v4(s.port(), 4096)) << strerror(errno);
+  const std::string req = request(1, 1, 1, std::string(64 * 1024, 's'));
+  size_t off = 0;
+  int pings = 0;
+  bool closed = false;
+  const auto start = SteadyClock::now();
+  while (elapsed_ms(start) < 5000) {
+    ssize_t n = slow.try_send(std::string_view(req).substr(off));
+    if (n < 0) {
+      ASSERT_TRUE(errno == EPIPE || errno == ECONNRESET) << strerror(errno);
+      closed = true;
+      break;
+    }
+    off = (off + static_cast<size_t>(n)) % req.size();
+    ASSERT_TRUE(ping_ok(*other, 1000)) << "other client starved";
+    ++pings;
+    if (n == 0) std::this_thread::sleep_for(Ms(1));
+  }
+  ASSERT_TRUE(closed) << "slow reader never closed after "
+                      << elapsed_ms(start) << " ms";
+  EXPECT_GT(pings, 0);
+  EXPECT_TRUE(ping_ok(*other));
+  EXPECT_TRUE(eventually([&] { return info_value(*other, "clients") == 1; }));
+}
+
+TEST(Stream, IdleClientGetsGoodbyeIdleThenClose) {
+  Config cfg = test_config();
+  cfg.idle_timeout_ms = 200;
+  TestServer s(cfg);
+  s.start();
+  const auto start = SteadyClock::now();
+  auto c = s.connect();
+  Frame f = read_any(*c, 3000);
+  const int64_t took = elapsed_ms(start);
+  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+  EXPECT_GE(took, 150) << "GOODBYE IDLE came too early";
+  EXPECT_LE(took, 2000) << "GOODBYE IDLE came too late";
+  EXPECT_TRUE(c->wait_closed(3000));
+}
+
+TEST(Stream, IdleTimeoutCountsFromLastInput) {
+  Config cfg = test_config();
+  cfg.idle_timeout_ms = 200;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  std::this_thread::sleep_for(Ms(120));
+  ASSERT_TRUE(ping_ok(*c));
+  const auto after_ping = SteadyClock::now();
+  Frame f = read_any(*c, 3000);
+  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+  EXPECT_GE(elapsed_ms(after_ping), 150) << "idle clock not reset by input";
+}
+
+TEST(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
+  Config cfg = test_config();
+  cfg.idle_timeout_ms = 200;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  const auto start = SteadyClock::now();
+  while (elapsed_ms(start) < 600) {
+    ASSERT_TRUE(ping_ok(*c, 1000)) << "dropped after " << elapsed_ms(start)
+                                   << " ms";
+    std::this_thread::sleep_for(Ms(50));
+  }
+  EXPECT_FALSE(c->got_goodbye());
+  EXPECT_TRUE(ping_ok(*c));
+}
+
+TEST(Stream, ThirdConnectionOverMaxClientsGetsGoodbyeFull) {
+  Config cfg = test_config();
+  cfg.max_clients = 2;
+  TestServer s(cfg);
+  s.start();
+  auto a = s.connect();
+  auto b = s.connect();
+  ASSERT_TRUE(ping_ok(*a));
+  ASSERT_TRUE(ping_ok(*b));
+  auto c = s.connect();
+  Frame f = read_any(*c);
+  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kFull));
+  EXPECT_TRUE(c->wait_closed(3000));
+  EXPECT_TRUE(ping_ok(*a));
+  EXPECT_TRUE(ping_ok(*b));
+}
+
+TEST(Stream, SlotFreedUnderMaxClientsIsUsableAgain) {
+  Config cfg = test_config();
+  cfg.max_clients = 2;
+  TestServer s(cfg);
+  s.start();
+  auto a = s.connect();
+  auto b = s.connect();
+  ASSERT_TRUE(ping_ok(*a));
+  ASSERT_TRUE(ping_ok(*b));
+  b->close();
+  ASSERT_TRUE(eventually([&] { return info_value(*a, "clients") == 1; }));
+  auto c = s.connect();
+  EXPECT_TRUE(ping_ok(*c));
+}
+
+TEST(Stream, Ipv6LoopbackBindServesClients) {
+  {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) GTEST_SKIP() << "no IPv6 sockets: " << strerror(errno);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    int rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    int e = errno;
+    close(fd);
+    if (rc != 0) GTEST_SKIP() << "cannot bind ::1 (no IPv6 loopback): "
+                              << strerror(e);
+  }
+  Config cfg = test_config();
+  cfg.bind = "::1";
+  TestServer s(cfg);
+  s.start();
+  ASSERT_NE(s.port(), 0);
+  BlockingClient c;
+  std::string err;
+  ASSERT_TRUE(c.connect("::1", s.port(), &err)) << err;
+  EXPECT_TRUE(ping_ok(c));
+  // Bound to ::1 only: the IPv4 loopback is not served.
+  BlockingClient v4;
+  EXPECT_FALSE(v4.connect("127.0.0.1", s.port(), &err, 500));
+}
+
+TEST(Stream, HalfCloseAfterPipelinedRequestsStillGetsEveryReply) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  std::string bytes;
+  for (uint32_t i = 0; i < 100; ++i) bytes += request(0, 1, i, "h");
+  write_all(*c, bytes);
+  ASSERT_EQ(shutdown(c->fd(), SHUT_WR), 0);
+  for (uint32_t i = 0; i < 100; ++i) {
+    Frame f = read_any(*c);
+    ASSERT_EQ(f.header.kind, Kind::kReply) << i;
+    ASSERT_EQ(f.header.session, i);
+  }
+  EXPECT_TRUE(c->wait_closed(3000));
+}
+
+namespace {
+// Blocks the daemon's thread for 200 ms on any request, so the test can
+// make things happen before the server's next turn.
+class Staller final : public Service {
+ public:
+  Staller() : Service("staller", 200) {}
+  void on_request(const Request&, Reply reply) override {
+    std::this_thread::sleep_for(Ms(200));
+    reply.ok();
+  }
+};
+}  // namespace
+
+TEST(Stream, ClientThatWritesBeforeAcceptOverMaxClientsSeesGoodbyeFull) {
+  Config cfg = test_config();
+  cfg.max_clients = 1;
+  Staller staller;
+  TestServer s(cfg);
+  ASSERT_TRUE(s.daemon().mount(staller));
+  s.start();
+  auto a = s.connect();
+  ASSERT_TRUE(ping_ok(*a));
+  // Stall the server, then connect and send a first request at once, as a
+  // normal client does: the request is already there when the server
+  // accepts and refuses the connection.
+  write_all(*a, request(200, 1, 1, ""));
+  std::this_thread::sleep_for(Ms(50));
+  auto c = s.connect();
+  write_all(*c, request(0, 1, 1, "hi"));
+  Frame f;
+  std::string err;
+  ASSERT_TRUE(c->read_frame(&f, 3000, &err))
+      << err << " (GOODBYE FULL lost: the server closed with unread input, "
+      << "so the kernel sent RST)";
+  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kFull));
+}
+
+TEST(Stream, PipelinedFramesStraddlingReadChunksAreAnswered) {
+  TestServer s;
+  s.start();
+  auto c = s.connect();
+  // ~300 KB in one write: the server's reads cut frames at arbitrary points.
+  constexpr uint32_t kN = 300;
+  std::string bytes;
+  for (uint32_t i = 0; i < kN; ++i)
+    bytes += request(1, 1, i, std::string(997 + i % 13, static_cast<char>('a' + i % 26)));
+  write_all(*c, bytes);
+  for (uint32_t i = 0; i < kN; ++i) {
+    Frame f = read_any(*c);
+    ASSERT_EQ(f.header.session, i);
+    ASSERT_EQ(f.body, std::string(997 + i % 13, static_cast<char>('a' + i % 26)));
+  }
+}
+
+TEST(Stream, MaxLengthFramesSplitAcrossWritesAreAnswered) {
+  Config cfg = test_config();
+  cfg.max_frame = 4096;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  std::string body(4096, 'q');
+  body.front() = '<';
+  body.back() = '>';
+  std::string two = request(1, 1, 1, body) + request(1, 1, 2, body);
+  // Cuts: inside the first header, inside its body, across the boundary
+  // into the second header, and inside the second body.
+  const size_t cuts[] = {5, 2000, 4112 + 3, 4112 + 16 + 100, two.size()};
+  size_t from = 0;
+  for (size_t cut : cuts) {
+    write_all(*c, std::string_view(two).substr(from, cut - from));
+    from = cut;
+    std::this_thread::sleep_for(Ms(5));
+  }
+  for (uint32_t session : {1u, 2u}) {
+    Frame f = read_any(*c);
+    EXPECT_EQ(f.header.session, session);
+    EXPECT_EQ(f.status(), Status::kOk);
+    EXPECT_EQ(f.body, body);
+  }
+}
+
+TEST(Stream, RandomFramesInRandomChunksAreAllAnswered) {
+  Config cfg = test_config();
+  cfg.max_frame = 4096;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  std::mt19937 rng(12345);
+  constexpr uint32_t kN = 300;
+  std::vector<std::string> bodies;
+  std::string bytes;
+  for (uint32_t i = 0; i < kN; ++i) {
+    std::string b(rng() % 4097, '\0');
+    for (auto& ch : b) ch = static_cast<char>(rng());
+    bytes += request(static_cast<uint16_t>(i % 2), 1, i, b);
+    bodies.push_back(std::move(b));
+  }
+  size_t off = 0;
+  while (off < bytes.size()) {
+    size_t n = std::min(bytes.size() - off, size_t{1} + rng() % 6000);
+    write_all(*c, std::string_view(bytes).substr(off, n));
+    off += n;
+    if (rng() % 4 == 0) std::this_thread::sleep_for(Ms(1));
+  }
+  for (uint32_t i = 0; i < kN; ++i) {
+    Frame f = read_any(*c);
+    ASSERT_EQ(f.header.kind, Kind::kReply) << i;
+    ASSERT_EQ(f.header.session, i);
+    ASSERT_EQ(f.header.service, i % 2);
+    ASSERT_EQ(f.body, bodies[i]) << i;
+  }
+}
