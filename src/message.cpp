@@ -65,11 +65,6 @@ Message::~Message() {
   }
 }
 
-Client* Message::find_open(ClientId id) const {
-  auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : it->second;
-}
-
 // ---- accept ----------------------------------------------------------------
 
 void Message::on_accept(int fd) {
@@ -203,6 +198,7 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
   req.body = std::string_view(reinterpret_cast<const char*>(body), h.length);
   req.one_way = h.kind == Kind::kSend;
   Service* s = services_.find(h.service);
+  current_ = &c;
   if (h.kind == Kind::kRequest) {
     if (s == nullptr) {
       std::string why = "no service " + std::to_string(h.service);
@@ -217,9 +213,10 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
       core_.handle_send(*s, req);
     }
   }
+  current_ = nullptr;
   // A service may have closed clients (kick, slow): tell the others now,
   // before the next frame is handled.
-  drain_events();
+  if (!disconnected_.empty()) drain_events();
 }
 
 void Message::protocol_error(Client& c, const uint8_t* hdr, size_t avail,
@@ -382,6 +379,7 @@ void Message::end_turn() {
 // ---- closing ---------------------------------------------------------------
 
 void Message::leave_table(Client& c) {
+  if (current_ == &c) current_ = nullptr;
   clients_.erase(c.id());
   disconnected_.push_back(c.id());
 }

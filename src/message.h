@@ -68,7 +68,13 @@ class Message final : public GatewaySink, public detail::ReplySink {
   uint64_t sends_dropped() const { return sends_dropped_; }
 
  private:
-  Client* find_open(ClientId id) const;
+  Client* find_open(ClientId id) const {
+    // Most replies go to the client whose frame is being handled: skip the
+    // hash lookup for it.
+    if (current_ != nullptr && current_->id() == id) return current_;
+    auto it = clients_.find(id);
+    return it == clients_.end() ? nullptr : it->second;
+  }
   void read_input(Client& c);
   void feed(Client& c, const uint8_t* data, size_t n);
   void dispatch(Client& c, const FrameHeader& h, const uint8_t* body);
@@ -96,6 +102,7 @@ class Message final : public GatewaySink, public detail::ReplySink {
   detail::Core& core_;
   std::unordered_map<ClientId, Client*> clients_;
   uint64_t next_id_ = 1;
+  Client* current_ = nullptr;  // open client whose frame is in dispatch()
   Client* flush_head_ = nullptr;
   Client* dead_head_ = nullptr;
   size_t closing_ = 0;  // left the table, still flushing

@@ -14,7 +14,8 @@ size_t next_pow2(size_t n) {
 }  // namespace
 
 void RingBuffer::grow_to(size_t cap) {
-  auto fresh = std::make_unique<uint8_t[]>(cap);
+  // No zero fill: every byte is written before it is read.
+  auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
   size_t n = size();
   if (n > 0) peek(0, n, fresh.get());
   buf_ = std::move(fresh);
