@@ -26,6 +26,8 @@ class SilentKv final : public Service {
   void on_request(const Request&, Reply reply) override {
     held_.push_back(std::move(reply));
   }
+  // Held replies must not outlive the daemon they belong to.
+  void on_unmount() override { held_.clear(); }
 
  private:
   std::vector<Reply> held_;

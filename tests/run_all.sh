@@ -18,7 +18,10 @@ for bin in "$@"; do
   p=${p:-0}
   f=${f:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-    echo "!! $bin exited with status $rc"
+    # Crashed (a sanitizer report aborts the run): count what finished, and
+    # the test that was running as failed.
+    p=$(grep -c '^\[       OK \]' "$log" || true)
+    echo "!! $bin exited with status $rc during: $(grep '^\[ RUN' "$log" | tail -1)"
     f=1
   fi
   echo "   $bin: $p passed, $f failed"

@@ -34,26 +34,30 @@ struct Sent {
   uint32_t session;
   Status status;
   std::string body;
+  bool async;
 };
 
 // Records every REPLY; clients listed in `gone` have disconnected.
 class FakeSink final : public hazel::detail::ReplySink {
  public:
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
-                  Status status, std::string_view body, bool) override {
+                  Status status, std::string_view body, bool async) override {
     if (gone.count(client)) {
       ++refused;
       return false;
     }
-    sent.push_back({client, service, session, status, std::string(body)});
+    sent.push_back(
+        {client, service, session, status, std::string(body), async});
     return true;
   }
 
-  void on_async_request(ClientId) override { ++async_requests; }
+  void on_async_request(ClientId client) override {
+    async_clients.push_back(client);
+  }
 
   std::vector<Sent> sent;
   std::set<ClientId> gone;
-  int async_requests = 0;
+  std::vector<ClientId> async_clients;
   int refused = 0;
 };
 
@@ -413,6 +417,53 @@ TEST_F(Sessions, ClientSendWithAnErrorStatusCountsInSendErrors) {
   auto bad = table->open_client(Kind::kClientSend, 42, 3, 0);
   ASSERT_TRUE(table->complete(bad, Status::kInternal, "boom"));
   EXPECT_EQ(table->send_errors(), 1u);
+}
+
+// A client request still pending when its handler returns is armed: that
+// makes it asynchronous, which the sink hears once, and its reply says so.
+TEST_F(Sessions, ArmingAClientRequestReportsItAsynchronousOnce) {
+  auto h = table->open_client(Kind::kClientRequest, 42, 3, 77);
+  table->arm(h, 100);
+  table->arm(h, 200);  // a re-arm is not a second async request
+  EXPECT_EQ(sink.async_clients, (std::vector<ClientId>{42}));
+  ASSERT_TRUE(table->complete(h, Status::kOk, "later"));
+  ASSERT_EQ(sink.sent.size(), 1u);
+  EXPECT_TRUE(sink.sent[0].async);
+}
+
+TEST_F(Sessions, ClientRequestAnsweredBeforeArmingIsNotAsynchronous) {
+  auto h = table->open_client(Kind::kClientRequest, 42, 3, 77);
+  ASSERT_TRUE(table->complete(h, Status::kOk, "at once"));
+  ASSERT_EQ(sink.sent.size(), 1u);
+  EXPECT_FALSE(sink.sent[0].async);
+  EXPECT_TRUE(sink.async_clients.empty());
+}
+
+TEST_F(Sessions, AsynchronousClientRequestTimeoutReplyIsAsynchronous) {
+  auto h = table->open_client(Kind::kClientRequest, 42, 3, 77);
+  table->arm(h, 10);
+  advance_to(10);
+  ASSERT_EQ(sink.sent.size(), 1u);
+  EXPECT_EQ(sink.sent[0].status, Status::kTimeout);
+  EXPECT_TRUE(sink.sent[0].async);
+}
+
+TEST_F(Sessions, ArmingCallsAndSendsReportsNothingAsynchronous) {
+  CallResult r;
+  table->arm(table->open_call(kCallee, record(&r)), 100);
+  table->arm(table->open_client(Kind::kClientSend, 42, 3, 0), 100);
+  EXPECT_TRUE(sink.async_clients.empty());
+}
+
+TEST_F(Sessions, SlotReusedAfterAnAsynchronousRequestStartsSynchronous) {
+  auto old_h = table->open_client(Kind::kClientRequest, 42, 3, 1);
+  table->arm(old_h, 100);
+  ASSERT_TRUE(table->complete(old_h, Status::kOk, ""));
+  auto new_h = table->open_client(Kind::kClientRequest, 43, 3, 2);
+  ASSERT_EQ(new_h.slot, old_h.slot);
+  ASSERT_TRUE(table->complete(new_h, Status::kOk, ""));
+  ASSERT_EQ(sink.sent.size(), 2u);
+  EXPECT_FALSE(sink.sent[1].async);
 }
 
 // ---- re-entrancy ---------------------------------------------------------------

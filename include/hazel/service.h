@@ -149,6 +149,9 @@ class Service {
 
   // Called when mounted on a daemon; the context is valid until unmount.
   virtual void on_mount() {}
+  // Called when unmounted, and when the daemon is destroyed. Requests still
+  // pending have been answered UNAVAILABLE; drop any Reply kept for later
+  // here: a Reply must not outlive its daemon.
   virtual void on_unmount() {}
   // A REQUEST (or a call() from another service). Answer through `reply`.
   virtual void on_request(const Request& req, Reply reply) = 0;
