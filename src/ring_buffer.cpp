@@ -45,7 +45,9 @@ bool RingBuffer::append(const void* data, size_t n) {
 }
 
 int RingBuffer::writable_spans(struct iovec out[2]) {
-  size_t free_bytes = capacity_ - size();
+  // Capacity is a power of two and may exceed the limit: offer only up to it.
+  size_t room = std::min(capacity_, limit_);
+  size_t free_bytes = room > size() ? room - size() : 0;
   if (free_bytes == 0) return 0;
   size_t pos = static_cast<size_t>(tail_) & mask();
   size_t first = std::min(free_bytes, capacity_ - pos);

@@ -131,9 +131,9 @@ size_t TimerWheel::advance(uint64_t now) {
       ++level;
     }
     fire_list(&near_[ct & kNearMask], &fired);
-    // Timers that callbacks added for this tick fire in this tick too, once:
-    // what they add for the current tick in turn waits for the next
-    // advance(), so a timer re-arming itself with no delay cannot spin.
+    // Timers that callbacks added for this tick fire in this tick too, in one
+    // pass: what that pass adds for the current tick fires one tick later,
+    // so a timer re-arming itself with no delay cannot spin.
     fire_list(&due_, &fired);
   }
   return fired;

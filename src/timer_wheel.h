@@ -47,7 +47,9 @@ class TimerWheel {
   void cancel(TimerNode* n);
 
   // Moves time forward to `now`, firing every timer whose tick has passed, in
-  // tick order. Callbacks may add and cancel timers (their own included).
+  // tick order. Callbacks may add and cancel timers (their own included); a
+  // timer a callback re-arms for the tick being fired fires in that tick, or
+  // at most one tick late when re-armed again from there (no busy loop).
   // Returns the number fired.
   size_t advance(uint64_t now);
 
