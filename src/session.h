@@ -74,6 +74,9 @@ class Sessions {
   uint64_t dropped() const { return dropped_; }
   uint64_t send_errors() const { return send_errors_; }
   uint32_t cap() const { return cap_; }
+  // Slots ever allocated: the high-water mark of live sessions. Freed slots
+  // are reused, so this does not grow with the number of sessions served.
+  size_t slots() const { return slots_.size(); }
 
  private:
   struct Slot {

@@ -364,6 +364,22 @@ TEST_F(Sessions, HundredThousandTimedOutCallsLeaveNothingLive) {
   EXPECT_EQ(not_once, 0u);
 }
 
+TEST_F(Sessions, TimedOutSlotsAreReusedSoMemoryDoesNotGrow) {
+  constexpr uint32_t kN = 100000;
+  use_cap(kN);
+  for (int round = 0; round < 3; ++round) {
+    for (uint32_t i = 0; i < kN; ++i) {
+      auto h = table->open_call(kCallee, [](Status, std::string_view) {});
+      ASSERT_NE(h.slot, Table::kNone);
+      table->arm(h, 100);
+    }
+    advance_to(now + 101);
+    EXPECT_EQ(table->live(), 0u);
+    // The first round allocated kN slots; later rounds only reuse them.
+    EXPECT_EQ(table->slots(), kN) << "round " << round;
+  }
+}
+
 // ---- client sessions -----------------------------------------------------------
 
 TEST_F(Sessions, ClientRequestCompletionRepliesToTheClient) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "services/builtin.h"
+#include "services/string_map.h"
 
 namespace hazel::services {
 
@@ -31,13 +32,6 @@ enum Op : uint16_t { kGet = 1, kSet = 2, kDel = 3, kIncr = 4 };
 
 constexpr size_t kMaxKey = 512;
 constexpr uint32_t kSweepMs = 100;
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 struct Entry {
   std::string value;
@@ -104,7 +98,7 @@ class Kv final : public Service {
   }
 
  private:
-  using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+  using Map = StringMap<Entry>;
 
   // The live entry for `key`, removing it first if it has expired.
   Entry* lookup(std::string_view key) {

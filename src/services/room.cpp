@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "services/builtin.h"
+#include "services/string_map.h"
 
 namespace hazel::services {
 
@@ -26,13 +27,6 @@ namespace {
 enum Op : uint16_t { kJoin = 1, kLeave = 2, kPublish = 3, kMembers = 4 };
 
 constexpr size_t kMaxName = 255;
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 struct Room {
   std::string name;
@@ -72,8 +66,7 @@ class RoomService final : public Service {
   }
 
  private:
-  using RoomMap = std::unordered_map<std::string, std::unique_ptr<Room>,
-                                     StringHash, std::equal_to<>>;
+  using RoomMap = StringMap<std::unique_ptr<Room>>;
 
   Room* find(std::string_view name) {
     auto it = rooms_.find(name);
