@@ -39,12 +39,18 @@ Client::Flush Client::flush() {
   while (!out_.empty()) {
     struct iovec iov[2];
     int cnt = out_.readable_spans(iov);
-    // sendmsg rather than writev: MSG_NOSIGNAL turns a closed peer into
-    // EPIPE instead of a process-wide SIGPIPE.
-    struct msghdr mh{};
-    mh.msg_iov = iov;
-    mh.msg_iovlen = static_cast<size_t>(cnt);
-    ssize_t n = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    // send/sendmsg rather than write/writev: MSG_NOSIGNAL turns a closed
+    // peer into EPIPE instead of a process-wide SIGPIPE. One span (the
+    // usual case) skips copying an iovec array into the kernel.
+    ssize_t n;
+    if (cnt == 1) {
+      n = send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      struct msghdr mh{};
+      mh.msg_iov = iov;
+      mh.msg_iovlen = static_cast<size_t>(cnt);
+      n = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Flush::kPending;

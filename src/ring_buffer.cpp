@@ -2,10 +2,41 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace hazel {
 
 namespace {
+
+// Released arrays of the smallest size, kept for reuse. A busy client frees
+// its output ring when a turn's output is flushed and takes one again the
+// next turn; the cache makes that cycle free of malloc. Bounded, so idle
+// connections still cost no memory.
+constexpr size_t kCachedBlocks = 256;
+
+struct BlockCache {
+  std::vector<uint8_t*> blocks;
+  ~BlockCache() {
+    for (uint8_t* b : blocks) delete[] b;
+  }
+};
+thread_local BlockCache t_cache;
+
+std::unique_ptr<uint8_t[]> allocate(size_t cap) {
+  if (cap == RingBuffer::kMinCapacity && !t_cache.blocks.empty()) {
+    uint8_t* b = t_cache.blocks.back();
+    t_cache.blocks.pop_back();
+    return std::unique_ptr<uint8_t[]>(b);
+  }
+  // No zero fill: every byte is written before it is read.
+  return std::make_unique_for_overwrite<uint8_t[]>(cap);
+}
+
+void recycle(std::unique_ptr<uint8_t[]> buf, size_t cap) {
+  if (cap == RingBuffer::kMinCapacity && t_cache.blocks.size() < kCachedBlocks)
+    t_cache.blocks.push_back(buf.release());
+}
+
 size_t next_pow2(size_t n) {
   size_t c = RingBuffer::kMinCapacity;
   while (c < n) c <<= 1;
@@ -14,10 +45,10 @@ size_t next_pow2(size_t n) {
 }  // namespace
 
 void RingBuffer::grow_to(size_t cap) {
-  // No zero fill: every byte is written before it is read.
-  auto fresh = std::make_unique_for_overwrite<uint8_t[]>(cap);
+  auto fresh = allocate(cap);
   size_t n = size();
   if (n > 0) peek(0, n, fresh.get());
+  recycle(std::move(buf_), capacity_);
   buf_ = std::move(fresh);
   capacity_ = cap;
   head_ = 0;
@@ -96,6 +127,7 @@ const uint8_t* RingBuffer::contiguous(size_t n, uint8_t* scratch) const {
 
 void RingBuffer::release_if_empty() {
   if (!empty() || !buf_) return;
+  recycle(std::move(buf_), capacity_);
   buf_.reset();
   capacity_ = 0;
   head_ = tail_ = 0;
