@@ -11,19 +11,20 @@ Sessions::Sessions(TimerWheel& wheel, const uint64_t& now, ReplySink& sink,
 
 Sessions::~Sessions() {
   // The wheel outlives us: unlink our nodes from it.
-  for (Slot& s : slots_) wheel_.cancel(&s.timer);
+  for (uint32_t i = 0; i < count_; ++i) wheel_.cancel(&slot(i).timer);
 }
 
 Sessions::Slot* Sessions::take_slot() {
   if (live_ >= cap_) return nullptr;
   Slot* s;
   if (free_ != kNone) {
-    s = &slots_[free_];
+    s = &slot(free_);
     free_ = s->next_free;
   } else {
-    slots_.emplace_back();
-    s = &slots_.back();
-    s->index = static_cast<uint32_t>(slots_.size() - 1);
+    if ((count_ & (kChunk - 1)) == 0)
+      chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    s = &slot(count_);
+    s->index = count_++;
     s->owner = this;
     s->timer.fire = &Sessions::on_deadline;
     s->timer.data = s;
@@ -71,8 +72,8 @@ Sessions::Handle Sessions::open_call(uint16_t callee, CallCallback done) {
 }
 
 Sessions::Slot* Sessions::get(Handle h) {
-  if (h.slot >= slots_.size()) return nullptr;
-  Slot& s = slots_[h.slot];
+  if (h.slot >= count_) return nullptr;
+  Slot& s = slot(h.slot);
   return (s.live && s.gen == h.gen) ? &s : nullptr;
 }
 
@@ -135,9 +136,9 @@ void Sessions::on_deadline(TimerNode* n) {
 }
 
 void Sessions::fail_callee(uint16_t service) {
-  // By index: a callback may open sessions, which may grow the deque.
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
+  // By index: a callback may open sessions, which may add chunks.
+  for (uint32_t i = 0; i < count_; ++i) {
+    Slot& s = slot(i);
     if (s.live && s.service == service)
       finish(s, Status::kUnavailable, "service unmounted");
   }

@@ -3,15 +3,17 @@
 // it is completed exactly once, by its reply, by its deadline on the timer
 // wheel (TIMEOUT), or because its callee went away (UNAVAILABLE).
 //
-// Slots live in a deque (stable addresses: their timer nodes are linked
-// into the wheel) and are recycled through a free list, so opening one
+// Slots live in fixed-size chunks (stable addresses: their timer nodes are
+// linked into the wheel; indexing is a shift and a mask) and are recycled
+// through a free list, so opening one
 // allocates nothing in the steady state. A handle is (slot, generation); the
 // generation moves on every time a slot is freed, so a stale handle (a late
 // reply after a timeout) can never complete the slot's next session.
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <memory>
+#include <vector>
 #include <string_view>
 
 #include "hazel/service.h"
@@ -76,7 +78,7 @@ class Sessions {
   uint32_t cap() const { return cap_; }
   // Slots ever allocated: the high-water mark of live sessions. Freed slots
   // are reused, so this does not grow with the number of sessions served.
-  size_t slots() const { return slots_.size(); }
+  size_t slots() const { return count_; }
 
  private:
   struct Slot {
@@ -104,7 +106,12 @@ class Sessions {
   const uint64_t& now_;
   ReplySink& sink_;
   uint32_t cap_;
-  std::deque<Slot> slots_;
+  static constexpr uint32_t kChunkBits = 10;
+  static constexpr uint32_t kChunk = 1u << kChunkBits;
+  Slot& slot(uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
+
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  uint32_t count_ = 0;  // slots handed out so far
   uint32_t free_ = kNone;
   uint64_t live_ = 0;
   uint64_t armed_ = 0;
