@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,12 +45,15 @@ class Proc {
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
 
-  bool spawn(const std::vector<std::string>& args, std::string* why) {
+  // `max_fds` > 0 runs the child with that RLIMIT_NOFILE.
+  bool spawn(const std::vector<std::string>& args, std::string* why,
+             rlim_t max_fds = 0) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
       *why = std::string("pipe2: ") + strerror(errno);
       return false;
     }
+    if (max_fds > 0) return fork_exec(args, out, err, max_fds, why);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
@@ -67,6 +71,33 @@ class Proc {
     if (rc != 0) {
       *why = std::string("posix_spawn ./hazel: ") + strerror(rc);
       pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+
+  // fork + exec, for what posix_spawn cannot do: a resource limit.
+  bool fork_exec(const std::vector<std::string>& args, int out[2], int err[2],
+                 rlim_t max_fds, std::string* why) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kBinary));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      struct rlimit rl = {max_fds, max_fds};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+      execv(kBinary, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    if (pid_ < 0) {
+      *why = std::string("fork: ") + strerror(errno);
       return false;
     }
     return true;
@@ -153,15 +184,17 @@ uint16_t pick_port() {
 
 // Starts ./hazel on a free loopback port and waits until it accepts.
 // Retries with another port if the chosen one was taken meanwhile.
-std::unique_ptr<Proc> start_server(uint16_t* port_out) {
+std::unique_ptr<Proc> start_server(uint16_t* port_out,
+                                   const char* log_level = "error",
+                                   rlim_t max_fds = 0) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     uint16_t port = pick_port();
     if (port == 0) continue;
     auto p = std::make_unique<Proc>();
     std::string why;
     if (!p->spawn({"-b", "127.0.0.1", "-p", std::to_string(port),
-                   "--log-level", "error"},
-                  &why)) {
+                   "--log-level", log_level},
+                  &why, max_fds)) {
       ADD_FAILURE() << why;
       return nullptr;
     }
@@ -302,6 +335,43 @@ TEST(Binary, SigtermExitsWithinFiveSecondsDespiteClientThatNeverReads) {
   ASSERT_TRUE(st.has_value()) << "./hazel still running 5 s after SIGTERM";
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << "status " << *st;
   EXPECT_LT(elapsed_ms(start), 5000);
+}
+
+TEST(Binary, OutOfDescriptorsShedsNewConnectionsLogsOnceAndKeepsServing) {
+  REQUIRE_BINARY();
+  // 40 descriptors: a handful for the server itself, the rest for clients.
+  constexpr rlim_t kMaxFds = 40;
+  uint16_t port = 0;
+  auto p = start_server(&port, "warn", kMaxFds);
+  ASSERT_NE(p, nullptr);
+  std::vector<std::unique_ptr<BlockingClient>> cs;
+  for (int i = 0; i < 60; ++i) {
+    cs.push_back(std::make_unique<BlockingClient>());
+    std::string err;
+    ASSERT_TRUE(cs.back()->connect("127.0.0.1", port, &err)) << err;
+  }
+  // Past the limit, connections are accepted and closed at once, not left
+  // to spin the loop; the last one is surely past it.
+  EXPECT_TRUE(cs.back()->wait_closed(3000));
+  // Those that got in are still served.
+  ASSERT_TRUE(ping_ok(*cs.front()));
+  ASSERT_TRUE(ping_ok(*cs[10]));
+  // Room again: new clients are served.
+  for (size_t i = 0; i < 20; ++i) cs[i]->close();
+  EXPECT_TRUE(eventually([&] {
+    BlockingClient fresh;
+    std::string err;
+    return fresh.connect("127.0.0.1", port, &err, 500) && ping_ok(fresh);
+  }, 3000));
+  ASSERT_TRUE(p->running());
+  kill(p->pid(), SIGTERM);
+  ASSERT_TRUE(p->wait_exit(5000).has_value());
+  std::string log = p->err();
+  size_t first = log.find("accept: Too many open files");
+  ASSERT_NE(first, std::string::npos) << log;
+  // Logged once per episode, not once per refused connection.
+  EXPECT_EQ(log.find("accept: Too many open files", first + 1),
+            std::string::npos) << log;
 }
 
 TEST(Binary, PortInUseExitsOneWithBindMessage) {
