@@ -10,12 +10,9 @@
 
 namespace hazel {
 
-Client::Client(Message& msg, int fd, ClientId id, size_t max_output)
-    : msg_(msg),
-      fd_(fd),
-      id_(id),
-      in_(kHeaderSize + msg.max_frame()),
-      out_(max_output) {
+Client::Client(Message& msg, int fd, ClientId id, size_t max_input,
+               size_t max_output)
+    : msg_(msg), fd_(fd), id_(id), in_(max_input), out_(max_output) {
   timer.data = this;
 }
 
@@ -25,14 +22,22 @@ Client::~Client() {
 
 void Client::on_io(uint32_t events) { msg_.on_client_io(*this, events); }
 
-bool Client::queue(const FrameHeader& h, std::string_view body) {
-  size_t total = kHeaderSize + body.size();
-  if (!out_.reserve(total)) return false;
-  uint8_t hdr[kHeaderSize];
-  encode_header(h, hdr);
-  out_.append(hdr, kHeaderSize);
-  out_.append(body.data(), body.size());
-  return true;
+void Client::queue(const FrameHeader* h, std::string_view a,
+                   std::string_view b) {
+  size_t total = (h ? kHeaderSize : 0) + a.size() + b.size();
+  // Only an empty ring takes a frame past the limit (see fits()): lift the
+  // limit for this one frame.
+  size_t limit = out_.limit();
+  if (out_.size() + total > limit) out_.set_limit(out_.size() + total);
+  out_.reserve(total);
+  if (h) {
+    uint8_t hdr[kHeaderSize];
+    encode_header(*h, hdr);
+    out_.append(hdr, kHeaderSize);
+  }
+  out_.append(a.data(), a.size());
+  out_.append(b.data(), b.size());
+  out_.set_limit(limit);
 }
 
 Client::Flush Client::flush() {

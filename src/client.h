@@ -32,20 +32,24 @@ class Client final : public IoHandler {
   enum class State : uint8_t { kOpen, kClosing, kClosed };
   enum class Flush : uint8_t { kDone, kPending, kError };
 
-  Client(Message& msg, int fd, ClientId id, size_t max_output);
+  Client(Message& msg, int fd, ClientId id, size_t max_input,
+         size_t max_output);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   void on_io(uint32_t events) override;
 
-  // Queues one frame (header + body) for the end-of-turn write. False if the
-  // output limit would be passed (the caller closes the client as SLOW).
-  bool queue(const FrameHeader& h, std::string_view body);
-  // Queues bytes that already are whole frames (fan-out encodes once).
-  bool queue_raw(std::string_view frames) {
-    return out_.append(frames.data(), frames.size());
+  // True if `n` more bytes of output fit under the limit. An empty ring
+  // takes any one frame: a client is judged slow by what piles up, not by
+  // the size of a single answer.
+  bool fits(size_t n) const {
+    return out_.empty() || out_.size() + n <= out_.limit();
   }
+  // Queues one frame (the header, if any, then the parts) for the
+  // end-of-turn write. Call fits() first.
+  void queue(const FrameHeader* h, std::string_view a, std::string_view b);
+  size_t pending_output() const { return out_.size(); }
   // One writev of everything pending.
   Flush flush();
   bool has_output() const { return !out_.empty(); }
@@ -64,9 +68,10 @@ class Client final : public IoHandler {
   Message& msg() { return msg_; }
 
   uint32_t epoll_events = 0;     // what is registered now
-  uint64_t last_input_ms = 0;    // for the idle check, set per read
+  uint64_t last_active_ms = 0;   // last input read, or output progress
   uint32_t async_pending = 0;    // requests to be answered later
   bool input_closed = false;     // peer shut its side; replies still due
+  bool paused = false;           // input held back until output drains
   TimerNode timer;               // idle check while open, linger after
   Client* next_flush = nullptr;  // intrusive: clients with output this turn
   bool in_flush_list = false;
@@ -77,7 +82,7 @@ class Client final : public IoHandler {
   int fd_;
   ClientId id_;
   State state_ = State::kOpen;
-  RingBuffer in_;   // holds at most one partial frame
+  RingBuffer in_;   // a partial frame, or frames held back while paused
   RingBuffer out_;  // frames not yet taken by the kernel
 };
 

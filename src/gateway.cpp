@@ -18,6 +18,7 @@ namespace {
 constexpr int kBacklog = 4096;
 // Bounded so the listener cannot starve established clients in one turn.
 constexpr int kMaxAcceptsPerTurn = 256;
+constexpr uint64_t kEmfileLogMs = 10000;
 
 int open_spare() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 }  // namespace
@@ -93,15 +94,28 @@ void Gateway::close_listener() {
 void Gateway::on_emfile() {
   // Out of descriptors: the pending connection would wake us forever. Give
   // up the spare, accept and close at once, then take the spare back.
-  if (!emfile_logged_) {
-    HZ_WARN("accept: %s, closing spare fd to shed connections",
-            strerror(errno));
-    emfile_logged_ = true;
+  // Logged once, then at most every kEmfileLogMs with a count: a flood of
+  // refused connections must not become a flood of log lines.
+  int err = errno;
+  uint64_t now = loop_.now_ms();
+  if (!emfile_seen_ || now - emfile_logged_ms_ >= kEmfileLogMs) {
+    if (emfile_seen_)
+      HZ_WARN("accept: %s, %llu connections shed since the last warning",
+              strerror(err), static_cast<unsigned long long>(emfile_shed_));
+    else
+      HZ_WARN("accept: %s, closing spare fd to shed connections",
+              strerror(err));
+    emfile_seen_ = true;
+    emfile_logged_ms_ = now;
+    emfile_shed_ = 0;
   }
   if (spare_fd_ >= 0) {
     close(spare_fd_);
     int fd = accept(fd_, nullptr, nullptr);
-    if (fd >= 0) close(fd);
+    if (fd >= 0) {
+      close(fd);
+      ++emfile_shed_;
+    }
     spare_fd_ = open_spare();
   }
 }
@@ -119,7 +133,6 @@ void Gateway::on_io(uint32_t) {
       HZ_WARN("accept: %s", strerror(errno));
       return;
     }
-    emfile_logged_ = false;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sink_.on_accept(fd);

@@ -45,7 +45,9 @@ class Gateway final : public IoHandler {
   int fd_ = -1;
   int spare_fd_ = -1;  // given up on EMFILE to accept-and-close
   uint16_t port_ = 0;
-  bool emfile_logged_ = false;
+  uint64_t emfile_logged_ms_ = 0;  // rate limit for the EMFILE warning
+  uint64_t emfile_shed_ = 0;       // connections shed since that warning
+  bool emfile_seen_ = false;
 };
 
 }  // namespace hazel

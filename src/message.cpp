@@ -24,6 +24,11 @@ constexpr uint32_t kGoodbyeLingerMs = 2000;
 // Bytes of a closing client's unread input discarded before close, so the
 // kernel sends FIN (not RST, which could destroy the GOODBYE in flight).
 constexpr size_t kMaxDrainBytes = 256 * 1024;
+// Backpressure: a client with this much output pending (or a quarter of
+// --max-output, if smaller) gets no more of its requests handled until the
+// output drains. A client that pipelines many large requests is slowed to
+// the pace it reads at, instead of being buffered for or cut off.
+constexpr size_t kPauseOutput = 256 * 1024;
 
 std::string describe_bad_header(const uint8_t* h, size_t avail,
                                 uint32_t max_frame) {
@@ -48,7 +53,8 @@ Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
       services_(services),
       core_(core),
       rbuf_(new uint8_t[kReadBufferSize]),
-      scratch_(new uint8_t[kHeaderSize + cfg.max_frame]) {
+      scratch_(new uint8_t[kHeaderSize + cfg.max_frame]),
+      pause_output_(std::min(kPauseOutput, cfg.max_output / 4)) {
   next_id_ = (uint64_t{cfg.worker_index} << 48) | 1;
 }
 
@@ -84,7 +90,11 @@ void Message::on_accept(int fd) {
   }
   full_logged_ = false;
   ClientId id = next_id_++;
-  auto* c = new Client(*this, fd, id, cfg_.max_output);
+  // Input holds at most a partial frame plus one read's worth of frames
+  // held back while paused (reading stops while paused).
+  auto* c = new Client(*this, fd, id,
+                       kHeaderSize + cfg_.max_frame + kReadBufferSize,
+                       cfg_.max_output);
   c->timer.fire = &Message::on_timer;
   c->epoll_events = EPOLLIN;
   if (!loop_.add(fd, EPOLLIN, c)) {
@@ -95,7 +105,7 @@ void Message::on_accept(int fd) {
   }
   clients_.emplace(id, c);
   ++clients_total_;
-  c->last_input_ms = loop_.now_ms();
+  c->last_active_ms = loop_.now_ms();
   if (cfg_.idle_timeout_ms > 0) loop_.add_timer(&c->timer, cfg_.idle_timeout_ms);
   HZ_DEBUG("client %llu connected (fd %d)", static_cast<unsigned long long>(id),
            fd);
@@ -108,7 +118,7 @@ void Message::on_accept(int fd) {
 void Message::on_client_io(Client& c, uint32_t events) {
   if (c.state() == Client::State::kClosed) return;
   if (events & EPOLLOUT) flush_client(c);
-  if (c.state() == Client::State::kOpen && c.input_closed) {
+  if (c.state() == Client::State::kOpen && (c.input_closed || c.paused)) {
     if (events & (EPOLLHUP | EPOLLERR)) close_now(c, "connection reset");
   } else if (c.state() == Client::State::kOpen &&
              (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
@@ -121,7 +131,7 @@ void Message::on_client_io(Client& c, uint32_t events) {
 }
 
 void Message::read_input(Client& c) {
-  for (int i = 0; i < kMaxReadsPerTurn; ++i) {
+  for (int i = 0; i < kMaxReadsPerTurn && !c.paused; ++i) {
     ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -133,7 +143,7 @@ void Message::read_input(Client& c) {
       on_input_closed(c);
       return;
     }
-    c.last_input_ms = loop_.now_ms();
+    c.last_active_ms = loop_.now_ms();
     feed(c, rbuf_.get(), static_cast<size_t>(n));
     if (c.state() != Client::State::kOpen) return;
     if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained
@@ -141,15 +151,39 @@ void Message::read_input(Client& c) {
 }
 
 void Message::feed(Client& c, const uint8_t* p, size_t n) {
-  const uint8_t* end = p + n;
   RingBuffer& in = c.input();
-  // First complete the partial frame left over from an earlier read.
-  while (!in.empty() && p < end) {
-    if (in.size() < kHeaderSize) {
-      size_t take = std::min(kHeaderSize - in.size(), static_cast<size_t>(end - p));
-      in.append(p, take);
-      p += take;
+  if (!in.empty()) {
+    // Bytes left over from before (a partial frame, or frames held back
+    // while paused) come first. The ring's limit leaves room for one read.
+    if (!in.append(p, n)) {
+      close_now(c, "input overflow");
+      return;
     }
+    process_ring(c);
+    return;
+  }
+  // The common case: whole frames straight from the read buffer, no copy.
+  const uint8_t* end = p + n;
+  while (p < end && !c.paused) {
+    Decoded d = decode(p, static_cast<size_t>(end - p), cfg_.max_frame,
+                       Peer::kServer);
+    if (d.status == DecodeStatus::kError) {
+      protocol_error(c, p, static_cast<size_t>(end - p), d.error);
+      return;
+    }
+    if (d.status == DecodeStatus::kNeedMore) break;
+    dispatch(c, d.header, p + kHeaderSize);
+    p += kHeaderSize + d.header.length;
+    if (c.state() != Client::State::kOpen) return;
+    maybe_pause(c);
+  }
+  // A trailing partial frame, or what pausing held back, waits in the ring.
+  if (p < end) in.append(p, static_cast<size_t>(end - p));
+}
+
+void Message::process_ring(Client& c) {
+  RingBuffer& in = c.input();
+  while (!in.empty() && !c.paused) {
     size_t have = std::min(in.size(), kHeaderSize);
     uint8_t hdr[kHeaderSize];
     in.peek(0, have, hdr);
@@ -158,35 +192,33 @@ void Message::feed(Client& c, const uint8_t* p, size_t n) {
       protocol_error(c, hdr, have, d.error);
       return;
     }
-    if (have < kHeaderSize) return;
     size_t total = kHeaderSize + d.header.length;
-    size_t take = std::min(total - in.size(), static_cast<size_t>(end - p));
-    in.append(p, take);
-    p += take;
-    if (in.size() < total) return;
+    if (have < kHeaderSize || in.size() < total) break;
     const uint8_t* frame = in.contiguous(total, scratch_.get());
     dispatch(c, d.header, frame + kHeaderSize);
+    if (c.state() != Client::State::kOpen) return;
     in.consume(total);
-    if (c.state() != Client::State::kOpen) return;
-  }
-  // Then whole frames straight from the read buffer.
-  while (p < end) {
-    Decoded d = decode(p, static_cast<size_t>(end - p), cfg_.max_frame,
-                       Peer::kServer);
-    if (d.status == DecodeStatus::kError) {
-      protocol_error(c, p, static_cast<size_t>(end - p), d.error);
-      return;
-    }
-    if (d.status == DecodeStatus::kNeedMore) {
-      // At most one partial frame: it fits, the ring's limit is one frame.
-      in.append(p, static_cast<size_t>(end - p));
-      return;
-    }
-    dispatch(c, d.header, p + kHeaderSize);
-    p += kHeaderSize + d.header.length;
-    if (c.state() != Client::State::kOpen) return;
+    maybe_pause(c);
   }
   in.release_if_empty();
+}
+
+void Message::maybe_pause(Client& c) {
+  if (c.pending_output() < pause_output_ || c.paused) return;
+  c.paused = true;
+  set_events(c, c.epoll_events & ~uint32_t{EPOLLIN});
+}
+
+void Message::resume(Client& c) {
+  c.paused = false;
+  set_events(c, c.epoll_events | input_events(c));
+  process_ring(c);
+}
+
+uint32_t Message::input_events(const Client& c) const {
+  bool reading = c.state() == Client::State::kOpen && !c.input_closed &&
+                 !c.paused;
+  return reading ? uint32_t{EPOLLIN} : 0u;
 }
 
 void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
@@ -298,27 +330,37 @@ size_t Message::push_many(const ClientId* to, size_t n, uint16_t service,
   size_t delivered = 0;
   for (size_t i = 0; i < n; ++i) {
     Client* c = find_open(to[i]);
-    if (c == nullptr) continue;
-    if (!c->queue_raw(fanout_)) {
-      close_now(*c, "output limit reached (slow reader)");
-      continue;
-    }
+    if (c == nullptr || !append_output(*c, nullptr, fanout_, {})) continue;
     ++frames_out_;
     ++delivered;
-    schedule_flush(*c);
   }
   return delivered;
 }
 
 void Message::queue_frame(Client& c, const FrameHeader& h,
                           std::string_view body) {
-  if (!c.queue(h, body)) {
-    // It does not read: drop it rather than buffer without bound.
-    close_now(c, "output limit reached (slow reader)");
-    return;
+  if (append_output(c, &h, body, {})) ++frames_out_;
+}
+
+bool Message::append_output(Client& c, const FrameHeader* h,
+                            std::string_view a, std::string_view b) {
+  size_t n = (h ? kHeaderSize : 0) + a.size() + b.size();
+  if (!c.fits(n)) {
+    // Before judging the client, give the kernel what it will take now: a
+    // client that reads is never cut off for one burst of output.
+    if (c.flush() == Client::Flush::kError) {
+      close_now(c, "write failed");
+      return false;
+    }
+    if (!c.fits(n)) {
+      // It does not read: drop it rather than buffer without bound.
+      close_now(c, "output limit reached (slow reader)");
+      return false;
+    }
   }
-  ++frames_out_;
+  c.queue(h, a, b);
   schedule_flush(c);
+  return true;
 }
 
 void Message::schedule_flush(Client& c) {
@@ -335,14 +377,17 @@ void Message::set_events(Client& c, uint32_t events) {
 }
 
 void Message::flush_client(Client& c) {
-  uint32_t base = c.state() == Client::State::kOpen && !c.input_closed
-                      ? uint32_t{EPOLLIN}
-                      : 0u;
-  switch (c.flush()) {
+  uint32_t base = input_events(c);
+  size_t before = c.pending_output();
+  Client::Flush result = c.flush();
+  // A client taking its output is alive even while we hold its input back.
+  if (c.pending_output() < before) c.last_active_ms = loop_.now_ms();
+  switch (result) {
     case Client::Flush::kDone:
       set_events(c, base);
       c.release_buffers();
       if (c.state() == Client::State::kClosing) finish_close(c);
+      else if (c.paused) resume(c);
       break;
     case Client::Flush::kPending:
       set_events(c, base | EPOLLOUT);
@@ -392,10 +437,7 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     h.kind = Kind::kGoodbye;
     h.code = static_cast<uint16_t>(code);
     h.length = static_cast<uint32_t>(text.size());
-    if (!c.queue(h, text)) {
-      close_now(c, "output limit reached (slow reader)");
-      return;
-    }
+    if (!append_output(c, &h, text, {})) return;  // closed as slow
     ++frames_out_;
   }
   leave_table(c);
@@ -467,11 +509,17 @@ void Message::on_timer(TimerNode* n) {
   uint64_t now = m.loop_.now_ms();
   // Input does not touch the timer (no churn per frame): check here and
   // re-arm for the remainder if the client spoke meanwhile.
-  if (now - c.last_input_ms >= idle) {
+  if (now - c.last_active_ms >= idle) {
+    if (c.has_output()) {
+      // Neither reading its output nor sending: it does not read. Its
+      // output is stuck, so a GOODBYE could not get through anyway.
+      m.close_now(c, "output not read for the idle timeout (slow reader)");
+      return;
+    }
     m.begin_close(c, true, Goodbye::kIdle,
                   "idle for " + std::to_string(idle) + " ms", kGoodbyeLingerMs);
   } else {
-    m.loop_.timers().add(&c.timer, c.last_input_ms + idle);
+    m.loop_.timers().add(&c.timer, c.last_active_ms + idle);
   }
 }
 

@@ -81,6 +81,12 @@ class Message final : public GatewaySink, public detail::ReplySink {
   void protocol_error(Client& c, const uint8_t* hdr, size_t avail,
                       Goodbye code);
   void queue_frame(Client& c, const FrameHeader& h, std::string_view body);
+  bool append_output(Client& c, const FrameHeader* h, std::string_view a,
+                     std::string_view b);
+  void process_ring(Client& c);
+  void maybe_pause(Client& c);
+  void resume(Client& c);
+  uint32_t input_events(const Client& c) const;
   void schedule_flush(Client& c);
   void flush_client(Client& c);
   void set_events(Client& c, uint32_t events);
@@ -110,6 +116,7 @@ class Message final : public GatewaySink, public detail::ReplySink {
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
   std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling the ring's wrap
   std::string fanout_;                  // one encoded PUSH for push_many
+  size_t pause_output_;                 // pending output that pauses input
   uint64_t clients_total_ = 0;
   uint64_t frames_in_ = 0;
   uint64_t frames_out_ = 0;

@@ -322,7 +322,9 @@ TEST(Binary, SigtermExitsWithinFiveSecondsDespiteClientThatNeverReads) {
     if (n == 0) std::this_thread::sleep_for(Ms(1));
     sent += static_cast<size_t>(n);
   }
-  ASSERT_GE(sent, size_t{8} << 20) << "could not queue enough output";
+  // The server stops taking requests from a client whose output is not
+  // read (backpressure), so the flood stalls; by then its output is jammed.
+  ASSERT_GE(sent, size_t{1} << 20) << "could not queue enough output";
   BlockingClient good;
   std::string err;
   ASSERT_TRUE(good.connect("127.0.0.1", port, &err)) << err;

@@ -141,9 +141,13 @@ TEST(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
   EXPECT_EQ(info_value(*cs[0], "clients"), static_cast<int64_t>(kClients));
 }
 
+// A client that floods requests and never reads its replies is held back
+// (its requests wait once its output piles up) and, its output unread for
+// the idle timeout, closed — while others keep being served.
 TEST(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
   Config cfg = test_config();
   cfg.max_output = 256 * 1024;
+  cfg.idle_timeout_ms = 500;
   TestServer s(cfg);
   s.start();
   auto other = s.connect();
@@ -172,6 +176,43 @@ TEST(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
   EXPECT_GT(pings, 0);
   EXPECT_TRUE(ping_ok(*other));
   EXPECT_TRUE(eventually([&] { return info_value(*other, "clients") == 1; }));
+}
+
+// Replies to one burst of pipelined requests may add up to far more than
+// --max-output: a client that reads gets every one of them, in order.
+TEST(Stream, ReadingClientGetsPipelinedRepliesBeyondTheOutputLimit) {
+  Config cfg = test_config();
+  cfg.max_output = 64 * 1024;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  const std::string body(60 * 1024, 'v');
+  std::string burst;
+  constexpr uint32_t kN = 40;  // 2.4 MB of replies against a 64 KiB limit
+  for (uint32_t i = 0; i < kN; ++i) burst += request(1, 1, i, body);
+  std::string err;
+  ASSERT_TRUE(c->write_raw(burst, &err)) << err;
+  for (uint32_t i = 0; i < kN; ++i) {
+    Frame f;
+    ASSERT_TRUE(c->read_frame(&f, 3000, &err)) << "reply " << i << ": " << err;
+    ASSERT_EQ(f.header.kind, Kind::kReply);
+    EXPECT_EQ(f.header.session, i);
+    EXPECT_EQ(f.body.size(), body.size());
+  }
+  EXPECT_TRUE(ping_ok(*c));
+}
+
+// One answer larger than --max-output still goes to a client that reads.
+TEST(Stream, SingleReplyLargerThanTheOutputLimitIsDelivered) {
+  Config cfg = test_config();
+  cfg.max_output = 64 * 1024;
+  TestServer s(cfg);
+  s.start();
+  auto c = s.connect();
+  const std::string body(100 * 1024, 'w');
+  Frame f = call(*c, 1, 1, body);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.body, body);
 }
 
 TEST(Stream, IdleClientGetsGoodbyeIdleThenClose) {
