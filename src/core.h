@@ -36,14 +36,15 @@ class Core {
   bool reply_pending(uint32_t slot, uint32_t gen) const;
 
   // Context.
-  void call(uint16_t service, uint16_t op, std::string_view body,
-            uint32_t timeout_ms, CallCallback done);
-  TimerId set_timer(uint32_t delay_ms, TimerCallback fn);
+  void call(Service* caller, uint16_t service, uint16_t op,
+            std::string_view body, uint32_t timeout_ms, CallCallback done);
+  TimerId set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn);
   bool cancel_timer(TimerId id);
   Stats stats() const;
 
   bool mount(Service& s, std::string* err);
-  void unmount(Service& s);
+  // `notify` = false when the service is being destroyed.
+  void unmount(Service& s, bool notify = true);
   bool start(std::string* err);
   int run();
   void begin_shutdown();
@@ -63,6 +64,7 @@ class Core {
     TimerCallback fn;
     TimerId id = 0;
     Core* core = nullptr;
+    Service* owner = nullptr;
   };
   static void on_service_timer(TimerNode* n);
   static void on_end_of_turn(void* arg);

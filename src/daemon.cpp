@@ -18,7 +18,7 @@ Core::Core(Config config)
       message(loop, cfg, services, *this),
       sessions(loop.timers(), loop.clock(), message, cfg.max_sessions),
       gateway(loop, message),
-      ctx(this) {
+      ctx(this, nullptr) {
   if (!loop.init(&init_error_)) return;
   loop.set_end_of_turn(&Core::on_end_of_turn, this);
   loop.set_on_wake(&Core::on_stop_request, this);
@@ -36,17 +36,25 @@ Core::~Core() {
 
 bool Core::mount(Service& s, std::string* err) {
   if (!services.add(s, err)) return false;
-  s.ctx_ = &ctx;
+  s.own_ctx_.reset(new Context(this, &s));
+  s.ctx_ = s.own_ctx_.get();
   s.on_mount();
   return true;
 }
 
-void Core::unmount(Service& s) {
+void Core::unmount(Service& s, bool notify) {
   if (services.find(s.id()) != &s) return;
   services.remove(s);
   sessions.fail_callee(s.id());
-  s.on_unmount();
+  // What the service started must not call back into it once it is gone.
+  sessions.drop_caller(&s);
+  std::vector<TimerId> mine;
+  for (auto& [id, t] : timers_)
+    if (t->owner == &s) mine.push_back(id);
+  for (TimerId id : mine) cancel_timer(id);
+  if (notify) s.on_unmount();
   s.ctx_ = nullptr;
+  s.own_ctx_.reset();
 }
 
 void Core::handle_request(Service& s, const Request& req,
@@ -83,13 +91,13 @@ bool Core::reply_pending(uint32_t slot, uint32_t gen) const {
   return sessions.pending({slot, gen});
 }
 
-void Core::call(uint16_t service, uint16_t op, std::string_view body,
-                uint32_t timeout_ms, CallCallback done) {
+void Core::call(Service* caller, uint16_t service, uint16_t op,
+                std::string_view body, uint32_t timeout_ms, CallCallback done) {
   if (sessions.live() >= sessions.cap()) {
     if (done) done(Status::kBusy, "too many pending sessions");
     return;
   }
-  auto h = sessions.open_call(service, std::move(done));
+  auto h = sessions.open_call(caller, service, std::move(done));
   Service* callee = services.find(service);
   if (callee == nullptr) {
     sessions.complete(h, Status::kUnavailable,
@@ -112,11 +120,12 @@ void Core::on_service_timer(TimerNode* n) {
   if (fn) fn();
 }
 
-TimerId Core::set_timer(uint32_t delay_ms, TimerCallback fn) {
+TimerId Core::set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn) {
   auto t = std::make_unique<ServiceTimer>();
   t->id = next_timer_id_++;
   t->fn = std::move(fn);
   t->core = this;
+  t->owner = owner;
   t->node.fire = &Core::on_service_timer;
   t->node.data = t.get();
   loop.add_timer(&t->node, delay_ms);
@@ -129,7 +138,10 @@ bool Core::cancel_timer(TimerId id) {
   auto it = timers_.find(id);
   if (it == timers_.end()) return false;
   loop.timers().cancel(&it->second->node);
+  // Destroy the callback outside the map: what it owns may call back in.
+  std::unique_ptr<ServiceTimer> t = std::move(it->second);
   timers_.erase(it);
+  t.reset();
   return true;
 }
 
@@ -281,10 +293,10 @@ bool Context::client_exists(ClientId client) const {
 }
 void Context::call(uint16_t service, uint16_t op, std::string_view body,
                    uint32_t timeout_ms, CallCallback done) {
-  core_->call(service, op, body, timeout_ms, std::move(done));
+  core_->call(owner_, service, op, body, timeout_ms, std::move(done));
 }
 TimerId Context::set_timer(uint32_t delay_ms, TimerCallback fn) {
-  return core_->set_timer(delay_ms, std::move(fn));
+  return core_->set_timer(owner_, delay_ms, std::move(fn));
 }
 bool Context::cancel_timer(TimerId id) { return core_->cancel_timer(id); }
 uint64_t Context::now_ms() const { return core_->loop.now_ms(); }

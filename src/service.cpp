@@ -7,7 +7,9 @@ namespace hazel {
 Service::Service(std::string name, uint16_t id, uint32_t events)
     : name_(std::move(name)), id_(id), events_(events) {}
 
-Service::~Service() = default;
+Service::~Service() {
+  if (ctx_ != nullptr) ctx_->core_->unmount(*this, /*notify=*/false);
+}
 
 void Service::on_send(const Request& req) {
   on_request(req, ctx_->core_->open_discard_reply(req));
@@ -16,7 +18,7 @@ void Service::on_send(const Request& req) {
 namespace detail {
 
 bool ServiceTable::add(Service& s, std::string* err) {
-  if (s.prev_ || s.next_ || head_ == &s) {
+  if (s.ctx_ != nullptr || s.prev_ || s.next_ || head_ == &s) {
     if (err) *err = "service " + s.name() + " is already mounted";
     return false;
   }

@@ -21,14 +21,21 @@ class ServiceTable {
   }
   Service* find(std::string_view name) const;
 
-  // Walks the list; `fn` may unmount the service it is given.
+  // Walks the services mounted when the walk starts, skipping any that a
+  // callback unmounts on the way (`fn` may mount and unmount freely).
   template <class F>
   void for_each(F&& fn) const {
-    for (Service* s = head_; s != nullptr;) {
-      Service* next = s->next_;
-      fn(*s);
-      s = next;
+    Service* small[16];
+    std::vector<Service*> big;
+    Service** list = small;
+    size_t n = 0;
+    if (count_ > 16) {
+      big.resize(count_);
+      list = big.data();
     }
+    for (Service* s = head_; s != nullptr; s = s->next_) list[n++] = s;
+    for (size_t i = 0; i < n; ++i)
+      if (find(list[i]->id_) == list[i]) fn(*list[i]);
   }
   // Calls on_event on exactly the services whose mask has the event's bit.
   void notify(Event ev, ClientId client) const {

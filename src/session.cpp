@@ -42,6 +42,7 @@ void Sessions::release(Slot& s) {
   }
   s.live = false;
   s.async = false;
+  s.caller = nullptr;
   ++s.gen;
   s.done = nullptr;
   s.next_free = free_;
@@ -60,10 +61,12 @@ Sessions::Handle Sessions::open_client(Kind kind, ClientId client,
   return {s->index, s->gen};
 }
 
-Sessions::Handle Sessions::open_call(uint16_t callee, CallCallback done) {
+Sessions::Handle Sessions::open_call(Service* caller, uint16_t callee,
+                                     CallCallback done) {
   Slot* s = take_slot();
   if (!s) return {};
   s->kind = Kind::kCall;
+  s->caller = caller;
   s->client = 0;
   s->service = callee;
   s->wire_session = 0;
@@ -133,6 +136,18 @@ void Sessions::on_deadline(TimerNode* n) {
   --self->armed_;  // the wheel disarmed the node before calling us
   ++self->timed_out_;
   self->finish(*s, Status::kTimeout, "no answer before the deadline");
+}
+
+void Sessions::drop_caller(Service* caller) {
+  for (uint32_t i = 0; i < count_; ++i) {
+    Slot& s = slot(i);
+    if (!s.live || s.kind != Kind::kCall || s.caller != caller) continue;
+    // Destroy the callback after the slot is free: what it owns (a Reply,
+    // say) may complete other sessions as it goes.
+    CallCallback done = std::move(s.done);
+    release(s);
+    ++dropped_;
+  }
 }
 
 void Sessions::fail_callee(uint16_t service) {

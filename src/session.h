@@ -59,7 +59,7 @@ class Sessions {
   // Opens a session; slot == kNone when the cap is reached.
   Handle open_client(Kind kind, ClientId client, uint16_t service,
                      uint32_t wire_session);
-  Handle open_call(uint16_t callee, CallCallback done);
+  Handle open_call(Service* caller, uint16_t callee, CallCallback done);
 
   // Starts the deadline of a session still pending after its handler
   // returned (an asynchronous reply) or of a call().
@@ -69,6 +69,8 @@ class Sessions {
   bool pending(Handle h) const;
   // Fails every pending session whose callee is `service` with UNAVAILABLE.
   void fail_callee(uint16_t service);
+  // Forgets the calls `caller` made: they complete as dropped, unseen.
+  void drop_caller(Service* caller);
 
   uint64_t armed() const { return armed_; }
   uint64_t live() const { return live_; }
@@ -93,6 +95,7 @@ class Sessions {
     uint32_t next_free = kNone;
     TimerNode timer;
     CallCallback done;
+    Service* caller = nullptr;  // the service that made a call()
     Sessions* owner = nullptr;
   };
 

@@ -98,7 +98,7 @@ class Sessions : public testing::Test {
 
 TEST_F(Sessions, ReplyBeforeDeadlineRunsCallbackOnceWithOkAndBody) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   advance_to(50);
   EXPECT_TRUE(table->complete(h, Status::kOk, "pong"));
@@ -111,7 +111,7 @@ TEST_F(Sessions, ReplyBeforeDeadlineRunsCallbackOnceWithOkAndBody) {
 
 TEST_F(Sessions, ReplyBeforeDeadlineDisarmsTheDeadline) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   EXPECT_EQ(table->armed(), 1u);
   ASSERT_TRUE(table->complete(h, Status::kOk, "pong"));
@@ -125,7 +125,7 @@ TEST_F(Sessions, ReplyBeforeDeadlineDisarmsTheDeadline) {
 TEST_F(Sessions, NoReplyTimesOutAtTheDeadlineNotBefore) {
   advance_to(1000);
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);  // deadline: now + 100 = 1100
   advance_to(1099);
   EXPECT_EQ(r.calls, 0);
@@ -141,7 +141,7 @@ TEST_F(Sessions, NoReplyTimesOutAtTheDeadlineNotBefore) {
 
 TEST_F(Sessions, TimeoutRunsCallbackOnlyOnce) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   advance_to(100);
   advance_to(100000);
@@ -151,7 +151,7 @@ TEST_F(Sessions, TimeoutRunsCallbackOnlyOnce) {
 
 TEST_F(Sessions, ReplyAfterTimeoutIsDroppedAndCounted) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   advance_to(100);
   ASSERT_EQ(r.calls, 1);
@@ -163,7 +163,7 @@ TEST_F(Sessions, ReplyAfterTimeoutIsDroppedAndCounted) {
 
 TEST_F(Sessions, SecondCompletionIsDroppedAndCounted) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   ASSERT_TRUE(table->complete(h, Status::kOk, "first"));
   EXPECT_FALSE(table->complete(h, Status::kOk, "second"));
   EXPECT_EQ(r.calls, 1);
@@ -173,7 +173,7 @@ TEST_F(Sessions, SecondCompletionIsDroppedAndCounted) {
 
 TEST_F(Sessions, ReArmingMovesTheDeadlineAndCountsOnce) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   table->arm(h, 500);
   EXPECT_EQ(table->armed(), 1u);
@@ -186,7 +186,7 @@ TEST_F(Sessions, ReArmingMovesTheDeadlineAndCountsOnce) {
 
 TEST_F(Sessions, UnarmedSessionNeverTimesOut) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   advance_to(1000000);
   EXPECT_EQ(r.calls, 0);
   EXPECT_TRUE(table->pending(h));
@@ -197,8 +197,8 @@ TEST_F(Sessions, UnarmedSessionNeverTimesOut) {
 
 TEST_F(Sessions, FailCalleeFailsEachPendingCallToItOnceWithUnavailable) {
   CallResult a, b;
-  auto ha = table->open_call(kCallee, record(&a));
-  auto hb = table->open_call(kCallee, record(&b));
+  auto ha = table->open_call(nullptr, kCallee, record(&a));
+  auto hb = table->open_call(nullptr, kCallee, record(&b));
   table->arm(ha, 100);
   table->fail_callee(kCallee);
   EXPECT_EQ(a.calls, 1);
@@ -219,8 +219,8 @@ TEST_F(Sessions, FailCalleeFailsEachPendingCallToItOnceWithUnavailable) {
 
 TEST_F(Sessions, FailCalleeLeavesCallsToOtherServicesPending) {
   CallResult mine, other;
-  table->open_call(kCallee, record(&mine));
-  auto ho = table->open_call(kOtherCallee, record(&other));
+  table->open_call(nullptr, kCallee, record(&mine));
+  auto ho = table->open_call(nullptr, kOtherCallee, record(&other));
   table->arm(ho, 100);
   table->fail_callee(kCallee);
   EXPECT_EQ(mine.calls, 1);
@@ -245,7 +245,7 @@ TEST_F(Sessions, FailCalleeAnswersPendingClientRequestsToItWithUnavailable) {
 
 TEST_F(Sessions, ReplyAfterFailCalleeIsDropped) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->fail_callee(kCallee);
   EXPECT_FALSE(table->complete(h, Status::kOk, "late"));
   EXPECT_EQ(r.calls, 1);
@@ -256,9 +256,9 @@ TEST_F(Sessions, ReplyAfterFailCalleeIsDropped) {
 
 TEST_F(Sessions, StaleHandleNeverCompletesTheSlotsNextSession) {
   CallResult first, second;
-  auto old_h = table->open_call(kCallee, record(&first));
+  auto old_h = table->open_call(nullptr, kCallee, record(&first));
   ASSERT_TRUE(table->complete(old_h, Status::kOk, "done"));
-  auto new_h = table->open_call(kCallee, record(&second));
+  auto new_h = table->open_call(nullptr, kCallee, record(&second));
   ASSERT_EQ(new_h.slot, old_h.slot);  // the slot was reused
   ASSERT_NE(new_h.gen, old_h.gen);
 
@@ -271,11 +271,11 @@ TEST_F(Sessions, StaleHandleNeverCompletesTheSlotsNextSession) {
 
 TEST_F(Sessions, LateReplyAfterTimeoutNeverCompletesTheSlotsNextSession) {
   CallResult first, second;
-  auto old_h = table->open_call(kCallee, record(&first));
+  auto old_h = table->open_call(nullptr, kCallee, record(&first));
   table->arm(old_h, 10);
   advance_to(10);
   ASSERT_EQ(first.status, Status::kTimeout);
-  auto new_h = table->open_call(kCallee, record(&second));
+  auto new_h = table->open_call(nullptr, kCallee, record(&second));
   ASSERT_EQ(new_h.slot, old_h.slot);
 
   EXPECT_FALSE(table->complete(old_h, Status::kOk, "late"));
@@ -287,9 +287,9 @@ TEST_F(Sessions, LateReplyAfterTimeoutNeverCompletesTheSlotsNextSession) {
 
 TEST_F(Sessions, ArmWithAStaleHandleDoesNothing) {
   CallResult first, second;
-  auto old_h = table->open_call(kCallee, record(&first));
+  auto old_h = table->open_call(nullptr, kCallee, record(&first));
   ASSERT_TRUE(table->complete(old_h, Status::kOk, ""));
-  auto new_h = table->open_call(kCallee, record(&second));
+  auto new_h = table->open_call(nullptr, kCallee, record(&second));
   ASSERT_EQ(new_h.slot, old_h.slot);
   table->arm(old_h, 10);
   EXPECT_EQ(table->armed(), 0u);
@@ -309,10 +309,10 @@ TEST_F(Sessions, HandleWithSlotNoneIsNeverPending) {
 TEST_F(Sessions, OpenReturnsSlotNoneWhenTheCapIsReached) {
   use_cap(2);
   CallResult r;
-  EXPECT_NE(table->open_call(kCallee, record(&r)).slot, Table::kNone);
+  EXPECT_NE(table->open_call(nullptr, kCallee, record(&r)).slot, Table::kNone);
   EXPECT_NE(table->open_client(Kind::kClientRequest, 1, kCallee, 1).slot,
             Table::kNone);
-  EXPECT_EQ(table->open_call(kCallee, record(&r)).slot, Table::kNone);
+  EXPECT_EQ(table->open_call(nullptr, kCallee, record(&r)).slot, Table::kNone);
   EXPECT_EQ(table->open_client(Kind::kClientRequest, 1, kCallee, 2).slot,
             Table::kNone);
   EXPECT_EQ(table->open_client(Kind::kClientSend, 1, kCallee, 3).slot,
@@ -324,10 +324,10 @@ TEST_F(Sessions, OpenReturnsSlotNoneWhenTheCapIsReached) {
 TEST_F(Sessions, CompletingASessionAtTheCapMakesRoomForAnother) {
   use_cap(1);
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
-  ASSERT_EQ(table->open_call(kCallee, record(&r)).slot, Table::kNone);
+  auto h = table->open_call(nullptr, kCallee, record(&r));
+  ASSERT_EQ(table->open_call(nullptr, kCallee, record(&r)).slot, Table::kNone);
   ASSERT_TRUE(table->complete(h, Status::kOk, ""));
-  EXPECT_NE(table->open_call(kCallee, record(&r)).slot, Table::kNone);
+  EXPECT_NE(table->open_call(nullptr, kCallee, record(&r)).slot, Table::kNone);
 }
 
 // ---- scale ---------------------------------------------------------------------
@@ -341,7 +341,7 @@ TEST_F(Sessions, HundredThousandTimedOutCallsLeaveNothingLive) {
   for (uint32_t i = 0; i < kN; ++i) {
     int* c = &calls[i];
     int* t = &timeouts[i];
-    auto h = table->open_call(kCallee, [c, t](Status status, std::string_view) {
+    auto h = table->open_call(nullptr, kCallee, [c, t](Status status, std::string_view) {
       ++*c;
       if (status == Status::kTimeout) ++*t;
     });
@@ -369,7 +369,7 @@ TEST_F(Sessions, TimedOutSlotsAreReusedSoMemoryDoesNotGrow) {
   use_cap(kN);
   for (int round = 0; round < 3; ++round) {
     for (uint32_t i = 0; i < kN; ++i) {
-      auto h = table->open_call(kCallee, [](Status, std::string_view) {});
+      auto h = table->open_call(nullptr, kCallee, [](Status, std::string_view) {});
       ASSERT_NE(h.slot, Table::kNone);
       table->arm(h, 100);
     }
@@ -466,7 +466,7 @@ TEST_F(Sessions, AsynchronousClientRequestTimeoutReplyIsAsynchronous) {
 
 TEST_F(Sessions, ArmingCallsAndSendsReportsNothingAsynchronous) {
   CallResult r;
-  table->arm(table->open_call(kCallee, record(&r)), 100);
+  table->arm(table->open_call(nullptr, kCallee, record(&r)), 100);
   table->arm(table->open_client(Kind::kClientSend, 42, 3, 0), 100);
   EXPECT_TRUE(sink.async_clients.empty());
 }
@@ -490,9 +490,9 @@ TEST_F(Sessions, CallbackOpeningASessionFromInsideItselfWorks) {
   Table::Handle outer_h;
   int outer_calls = 0;
   Table* t = table.get();
-  outer_h = t->open_call(kCallee, [&](Status, std::string_view) {
+  outer_h = t->open_call(nullptr, kCallee, [&](Status, std::string_view) {
     ++outer_calls;
-    inner_h = t->open_call(kCallee, record(&inner));
+    inner_h = t->open_call(nullptr, kCallee, record(&inner));
     t->arm(inner_h, 50);
   });
   ASSERT_TRUE(t->complete(outer_h, Status::kOk, "outer"));
@@ -516,10 +516,10 @@ TEST_F(Sessions, TimeoutCallbackOpeningASessionFromInsideItselfWorks) {
   Table::Handle inner_h;
   int outer_calls = 0;
   Table* t = table.get();
-  auto outer_h = t->open_call(kCallee, [&](Status status, std::string_view) {
+  auto outer_h = t->open_call(nullptr, kCallee, [&](Status status, std::string_view) {
     ++outer_calls;
     EXPECT_EQ(status, Status::kTimeout);
-    inner_h = t->open_call(kCallee, record(&inner));  // retry
+    inner_h = t->open_call(nullptr, kCallee, record(&inner));  // retry
     t->arm(inner_h, 100);
   });
   t->arm(outer_h, 10);
@@ -548,11 +548,11 @@ TEST_F(Sessions, CallbacksOpeningManySessionsWhileTheTableGrowsStaySafe) {
   spawn = [&](Status, std::string_view) {
     ++ran;
     if (queue.size() < 2000) {
-      queue.push_back(t->open_call(kCallee, spawn));
-      queue.push_back(t->open_call(kCallee, spawn));
+      queue.push_back(t->open_call(nullptr, kCallee, spawn));
+      queue.push_back(t->open_call(nullptr, kCallee, spawn));
     }
   };
-  queue.push_back(t->open_call(kCallee, spawn));
+  queue.push_back(t->open_call(nullptr, kCallee, spawn));
   size_t i = 0;
   while (i < queue.size()) {
     ASSERT_TRUE(t->complete(queue[i], Status::kOk, "")) << i;
@@ -566,7 +566,7 @@ TEST_F(Sessions, CallbacksOpeningManySessionsWhileTheTableGrowsStaySafe) {
 
 TEST_F(Sessions, DestroyingTheTableUnlinksItsDeadlinesFromTheWheel) {
   CallResult r;
-  auto h = table->open_call(kCallee, record(&r));
+  auto h = table->open_call(nullptr, kCallee, record(&r));
   table->arm(h, 100);
   ASSERT_EQ(wheel.size(), 1u);
   table.reset();

@@ -150,8 +150,10 @@ class Service {
   // Called when mounted on a daemon; the context is valid until unmount.
   virtual void on_mount() {}
   // Called when unmounted, and when the daemon is destroyed. Requests still
-  // pending have been answered UNAVAILABLE; drop any Reply kept for later
-  // here: a Reply must not outlive its daemon.
+  // pending have been answered UNAVAILABLE, and the service's own pending
+  // calls and timers dropped; drop any Reply kept for later here: a Reply
+  // must not outlive its daemon. A service destroyed while mounted unmounts
+  // itself first (without this call: the object is already going away).
   virtual void on_unmount() {}
   // A REQUEST (or a call() from another service). Answer through `reply`.
   virtual void on_request(const Request& req, Reply reply) = 0;
@@ -172,6 +174,9 @@ class Service {
   std::string name_;
   uint16_t id_;
   uint32_t events_;
+  // The service's own context while mounted (it knows its owner, so calls
+  // and timers the service leaves behind are dropped when it is unmounted).
+  std::unique_ptr<Context> own_ctx_;
   Context* ctx_ = nullptr;
   // Intrusive node of the daemon's service list.
   Service* prev_ = nullptr;
@@ -191,7 +196,8 @@ struct Stats {
   uint64_t sends_dropped = 0;
 };
 
-// The daemon as a service sees it. Obtained through Service::ctx().
+// The daemon as a service sees it. Obtained through Service::ctx() (or
+// Daemon::context() for code outside any service).
 class Context {
  public:
   // Pushes a frame (service = `from`, code = `op`) to a client. False if the
@@ -239,8 +245,9 @@ class Context {
  private:
   friend class detail::Core;
   friend class Service;
-  explicit Context(detail::Core* core) : core_(core) {}
+  Context(detail::Core* core, Service* owner) : core_(core), owner_(owner) {}
   detail::Core* core_;
+  Service* owner_;  // whose calls and timers these are (nullptr: none)
 };
 
 }  // namespace hazel
