@@ -68,7 +68,7 @@ class Client final : public IoHandler {
   Message& msg() { return msg_; }
 
   uint32_t epoll_events = 0;     // what is registered now
-  uint64_t last_active_ms = 0;   // last input read, or output progress
+  uint64_t last_active_ms = 0;   // last input (or output taken, if paused)
   uint32_t async_pending = 0;    // requests to be answered later
   bool input_closed = false;     // peer shut its side; replies still due
   bool paused = false;           // input held back until output drains

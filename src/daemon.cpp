@@ -13,6 +13,11 @@ const char* version() { return "0.1.0"; }
 
 namespace detail {
 
+void log_service_exception(const char* where, const char* what) {
+  HZ_ERROR("%s threw: %s (answered INTERNAL where a reply was due)", where,
+           what);
+}
+
 Core::Core(Config config)
     : cfg(std::move(config)),
       message(loop, cfg, services, *this),
@@ -66,13 +71,17 @@ void Core::handle_request(Service& s, const Request& req,
                        "too many pending sessions");
     return;
   }
-  s.on_request(req, Reply(this, h.slot, h.gen, req.client));
+  guarded("on_request", [&] {
+    s.on_request(req, Reply(this, h.slot, h.gen, req.client));
+  });
   // Still pending: the service kept the handle to answer later. Now it
   // gets a deadline, so the client is answered (TIMEOUT) whatever happens.
   if (sessions.pending(h)) sessions.arm(h, cfg.request_timeout_ms);
 }
 
-void Core::handle_send(Service& s, const Request& req) { s.on_send(req); }
+void Core::handle_send(Service& s, const Request& req) {
+  guarded("on_send", [&] { s.on_send(req); });
+}
 
 Reply Core::open_discard_reply(const Request& req) {
   auto h = sessions.open_client(Sessions::Kind::kClientSend, req.client,
@@ -109,7 +118,9 @@ void Core::call(Service* caller, uint16_t service, uint16_t op,
   req.service = service;
   req.op = op;
   req.body = body;
-  callee->on_request(req, Reply(this, h.slot, h.gen, 0));
+  guarded("on_request", [&] {
+    callee->on_request(req, Reply(this, h.slot, h.gen, 0));
+  });
 }
 
 void Core::on_service_timer(TimerNode* n) {
@@ -117,7 +128,7 @@ void Core::on_service_timer(TimerNode* n) {
   Core* core = t->core;
   TimerCallback fn = std::move(t->fn);
   core->timers_.erase(t->id);  // frees t
-  if (fn) fn();
+  if (fn) guarded("timer", [&] { fn(); });
 }
 
 TimerId Core::set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn) {
@@ -165,7 +176,7 @@ bool Core::start(std::string* err) {
     return false;
   }
   set_log_level(cfg.log_level);
-  if (!gateway.listen(cfg.bind, cfg.port, err)) return false;
+  if (!gateway.listen(cfg.bind, cfg.port, cfg.reuse_port, err)) return false;
   if (!gateway.start(err)) return false;
   started_ = true;
   started_ms_ = loop.now_ms();

@@ -28,7 +28,8 @@ Gateway::~Gateway() {
   if (spare_fd_ >= 0) close(spare_fd_);
 }
 
-bool Gateway::listen(const std::string& addr, uint16_t port, std::string* err) {
+bool Gateway::listen(const std::string& addr, uint16_t port, bool reuse_port,
+                     std::string* err) {
   struct sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<struct sockaddr_in*>(&ss);
@@ -58,7 +59,7 @@ bool Gateway::listen(const std::string& addr, uint16_t port, std::string* err) {
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // Workers of one server share the port; the kernel spreads connections.
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (reuse_port) setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (bind(fd_, reinterpret_cast<struct sockaddr*>(&ss), len) != 0) {
     *err = "bind " + where + ": " + strerror(errno);
     close_listener();

@@ -26,9 +26,11 @@ class Gateway final : public IoHandler {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  // Binds `addr:port` (IPv4 or IPv6 literal) with SO_REUSEADDR and
-  // SO_REUSEPORT and starts listening. err: "bind 0.0.0.0:9000: ...".
-  bool listen(const std::string& addr, uint16_t port, std::string* err);
+  // Binds `addr:port` (IPv4 or IPv6 literal) with SO_REUSEADDR, and
+  // SO_REUSEPORT if asked, and starts listening.
+  // err: "bind 0.0.0.0:9000: Address already in use".
+  bool listen(const std::string& addr, uint16_t port, bool reuse_port,
+              std::string* err);
   // Registers with the loop; accepting starts on the next turn.
   bool start(std::string* err);
   // Stops accepting and closes the listening socket.

@@ -24,11 +24,11 @@ constexpr uint32_t kGoodbyeLingerMs = 2000;
 // Bytes of a closing client's unread input discarded before close, so the
 // kernel sends FIN (not RST, which could destroy the GOODBYE in flight).
 constexpr size_t kMaxDrainBytes = 256 * 1024;
-// Backpressure: a client with this much output pending (or a quarter of
-// --max-output, if smaller) gets no more of its requests handled until the
-// output drains. A client that pipelines many large requests is slowed to
-// the pace it reads at, instead of being buffered for or cut off.
-constexpr size_t kPauseOutput = 256 * 1024;
+// Backpressure: a client with half of --max-output pending gets no more of
+// its requests handled until that output drains. A client that pipelines
+// many large requests is slowed to the pace it reads at instead of being
+// cut off, and one that writes a long pipeline before reading anything
+// still has half the limit of room, as it would without backpressure.
 
 std::string describe_bad_header(const uint8_t* h, size_t avail,
                                 uint32_t max_frame) {
@@ -54,7 +54,7 @@ Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
       core_(core),
       rbuf_(new uint8_t[kReadBufferSize]),
       scratch_(new uint8_t[kHeaderSize + cfg.max_frame]),
-      pause_output_(std::min(kPauseOutput, cfg.max_output / 4)) {
+      pause_output_(cfg.max_output / 2) {
   next_id_ = (uint64_t{cfg.worker_index} << 48) | 1;
 }
 
@@ -353,8 +353,10 @@ bool Message::append_output(Client& c, const FrameHeader* h,
       return false;
     }
     if (!c.fits(n)) {
-      // It does not read: drop it rather than buffer without bound.
-      close_now(c, "output limit reached (slow reader)");
+      // It does not read: stop buffering for it. The GOODBYE goes after
+      // what is queued and arrives only if it starts reading in the linger.
+      begin_close(c, true, Goodbye::kSlow, "output limit reached",
+                  kGoodbyeLingerMs);
       return false;
     }
   }
@@ -380,8 +382,10 @@ void Message::flush_client(Client& c) {
   uint32_t base = input_events(c);
   size_t before = c.pending_output();
   Client::Flush result = c.flush();
-  // A client taking its output is alive even while we hold its input back.
-  if (c.pending_output() < before) c.last_active_ms = loop_.now_ms();
+  // While we hold its input back we cannot see what it sends; a client
+  // taking its output then counts as alive. Otherwise only input does.
+  if (c.paused && c.pending_output() < before)
+    c.last_active_ms = loop_.now_ms();
   switch (result) {
     case Client::Flush::kDone:
       set_events(c, base);
@@ -437,7 +441,9 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     h.kind = Kind::kGoodbye;
     h.code = static_cast<uint16_t>(code);
     h.length = static_cast<uint32_t>(text.size());
-    if (!append_output(c, &h, text, {})) return;  // closed as slow
+    // Past the output limit if need be: it is the last frame, and small.
+    c.queue(&h, text, {});
+    schedule_flush(c);
     ++frames_out_;
   }
   leave_table(c);
@@ -510,10 +516,11 @@ void Message::on_timer(TimerNode* n) {
   // Input does not touch the timer (no churn per frame): check here and
   // re-arm for the remainder if the client spoke meanwhile.
   if (now - c.last_active_ms >= idle) {
-    if (c.has_output()) {
-      // Neither reading its output nor sending: it does not read. Its
-      // output is stuck, so a GOODBYE could not get through anyway.
-      m.close_now(c, "output not read for the idle timeout (slow reader)");
+    if (c.paused) {
+      // Its requests wait for output it has not read for the idle timeout:
+      // it does not read.
+      m.begin_close(c, true, Goodbye::kSlow, "output not read",
+                    kGoodbyeLingerMs);
       return;
     }
     m.begin_close(c, true, Goodbye::kIdle,

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "guard.h"
 #include "hazel/service.h"
 
 namespace hazel::detail {
@@ -41,7 +42,7 @@ class ServiceTable {
   void notify(Event ev, ClientId client) const {
     uint32_t bit = 1u << static_cast<int>(ev);
     for_each([&](Service& s) {
-      if (s.events_ & bit) s.on_event(ev, client);
+      if (s.events_ & bit) guarded("on_event", [&] { s.on_event(ev, client); });
     });
   }
   size_t size() const { return count_; }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "guard.h"
+
 
 namespace hazel::detail {
 
@@ -115,7 +117,7 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
       if (status != Status::kOk) ++send_errors_;
       break;
     case Kind::kCall:
-      if (done) done(status, body);
+      if (done) guarded("call callback", [&] { done(status, body); });
       break;
   }
 }

@@ -376,6 +376,20 @@ TEST(Binary, OutOfDescriptorsShedsNewConnectionsLogsOnceAndKeepsServing) {
             std::string::npos) << log;
 }
 
+TEST(Binary, SecondServerOnTheSamePortExitsOneWithBindMessage) {
+  REQUIRE_BINARY();
+  uint16_t port = 0;
+  auto first = start_server(&port);
+  ASSERT_NE(first, nullptr);
+  Result r = run_to_exit({"-b", "127.0.0.1", "-p", std::to_string(port)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bind 127.0.0.1:" + std::to_string(port) +
+                       ": Address already in use"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(first->running());
+}
+
 TEST(Binary, PortInUseExitsOneWithBindMessage) {
   REQUIRE_BINARY();
   int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

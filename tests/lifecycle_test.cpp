@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -97,4 +99,63 @@ TEST(Lifecycle, UnmountDropsTheServicesPendingCallsAndTimers) {
   Frame f = hazel::test::call(*c, 0, 1, "alive");
   EXPECT_TRUE(f.ok());
   EXPECT_EQ(callbacks.load(), 0);
+}
+
+namespace {
+
+class Thrower final : public Service {
+ public:
+  Thrower() : Service("thrower", 43) {}
+  void on_request(const Request&, Reply) override {
+    throw std::runtime_error("bug in a service");
+  }
+};
+
+}  // namespace
+
+TEST(Lifecycle, ServiceThatThrowsAnswersInternalAndServerKeepsRunning) {
+  Thrower thrower;
+  TestServer s;
+  ASSERT_TRUE(s.daemon().mount(thrower));
+  s.start();
+  auto c = s.connect();
+  Frame f = hazel::test::call(*c, 43, 1, "");
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.status(), Status::kInternal);
+  EXPECT_TRUE(hazel::test::call(*c, 0, 1, "still here").ok());
+}
+
+// IDLE means nothing received: a client that only takes pushes must ping.
+TEST(Lifecycle, ClientThatOnlyReadsPushesIsClosedIdle) {
+  Config cfg = hazel::test::test_config();
+  cfg.idle_timeout_ms = 300;
+  TestServer s(cfg);
+  s.start();
+  auto listener = s.connect();
+  auto talker = s.connect();
+  std::string id_body(8, '\0');
+  Frame hello = hazel::test::call(*listener, 0, 2, "");
+  ASSERT_TRUE(hello.ok());
+  size_t at = hello.body.find("client=");
+  ASSERT_NE(at, std::string::npos);
+  uint64_t id = std::stoull(hello.body.substr(at + 7));
+  put_u64(reinterpret_cast<uint8_t*>(id_body.data()), id);
+  const auto start = std::chrono::steady_clock::now();
+  bool idle = false;
+  while (!idle && std::chrono::steady_clock::now() - start <
+                      std::chrono::milliseconds(3000)) {
+    hazel::test::call(*talker, 0, 6, id_body + "tick");  // TELL the listener
+    Frame f;
+    std::string err;
+    while (listener->next_push(&f, 20, &err)) {
+      if (f.header.kind == Kind::kGoodbye) {
+        EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+        idle = true;
+        break;
+      }
+    }
+    if (listener->got_goodbye()) idle = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(idle) << "a client that never sent anything was not closed";
 }

@@ -36,6 +36,10 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   bool builtin_services = true;                // mount sys, echo, kv, room
   bool handle_signals = true;                  // SIGTERM/SIGINT stop run()
+  // SO_REUSEPORT on the listener, for worker processes sharing one port.
+  // Off for a lone server, so a second one started by mistake fails with
+  // "Address already in use" instead of silently splitting the clients.
+  bool reuse_port = false;
   uint16_t worker_index = 0;
   uint16_t workers = 1;
 };

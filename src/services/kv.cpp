@@ -32,6 +32,9 @@ enum Op : uint16_t { kGet = 1, kSet = 2, kDel = 3, kIncr = 4 };
 
 constexpr size_t kMaxKey = 512;
 constexpr uint32_t kSweepMs = 100;
+// Expirations per sweep: a million keys expiring together must not stall
+// the loop in one turn. More due than that: the next sweep comes at once.
+constexpr size_t kMaxExpiresPerSweep = 10000;
 
 struct Entry {
   std::string value;
@@ -113,6 +116,7 @@ class Kv final : public Service {
 
   void erase(Map::iterator it) {
     bytes_ -= it->first.size() + it->second.value.size();
+    if (it->second.expire_ms != 0) --ttl_keys_;
     map_.erase(it);
   }
 
@@ -125,10 +129,14 @@ class Kv final : public Service {
     bytes_ -= it->second.value.size();
     it->second.value.assign(value);
     bytes_ += value.size();
+    if (it->second.expire_ms != 0) --ttl_keys_;
     it->second.expire_ms = ttl_ms ? ctx().now_ms() + ttl_ms : 0;
     if (ttl_ms) {
+      ++ttl_keys_;
       deadlines_.push({it->second.expire_ms, std::string(key)});
-      if (deadlines_.size() > 2 * map_.size() + 1024) rebuild_deadlines();
+      // Stale entries (keys since overwritten or deleted) are bounded by
+      // the keys that have a TTL, not by the whole key space.
+      if (deadlines_.size() > 2 * ttl_keys_ + 1024) rebuild_deadlines();
     }
   }
 
@@ -189,22 +197,24 @@ class Kv final : public Service {
     reply.error(Status::kBadRequest, "key must be 1..512 bytes");
   }
 
-  void schedule_sweep() {
-    sweep_timer_ = ctx().set_timer(kSweepMs, [this] {
-      sweep();
-      schedule_sweep();
+  void schedule_sweep(uint32_t delay_ms = kSweepMs) {
+    sweep_timer_ = ctx().set_timer(delay_ms, [this] {
+      schedule_sweep(sweep() ? 1 : kSweepMs);
     });
   }
 
-  void sweep() {
+  // Returns true if expired keys are left for the next sweep.
+  bool sweep() {
     uint64_t now = ctx().now_ms();
-    while (!deadlines_.empty() && deadlines_.top().expire_ms <= now) {
+    for (size_t n = 0; n < kMaxExpiresPerSweep; ++n) {
+      if (deadlines_.empty() || deadlines_.top().expire_ms > now) return false;
       const Deadline& d = deadlines_.top();
       auto it = map_.find(d.key);
       // Skip entries made stale by a later SET or DEL of the same key.
       if (it != map_.end() && it->second.expire_ms == d.expire_ms) erase(it);
       deadlines_.pop();
     }
+    return !deadlines_.empty() && deadlines_.top().expire_ms <= now;
   }
 
   void rebuild_deadlines() {
@@ -216,6 +226,7 @@ class Kv final : public Service {
 
   Map map_;
   size_t bytes_ = 0;
+  size_t ttl_keys_ = 0;  // keys with an expiry
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   TimerId sweep_timer_ = 0;
 };
