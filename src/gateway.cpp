@@ -19,6 +19,7 @@ constexpr int kBacklog = 4096;
 // Bounded so the listener cannot starve established clients in one turn.
 constexpr int kMaxAcceptsPerTurn = 256;
 constexpr uint64_t kEmfileLogMs = 10000;
+constexpr uint64_t kEmfileBackoffMs = 100;
 
 int open_spare() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 }  // namespace
@@ -86,6 +87,7 @@ bool Gateway::start(std::string* err) {
 }
 
 void Gateway::close_listener() {
+  loop_.timers().cancel(&resume_);
   if (fd_ < 0) return;
   loop_.remove(fd_);
   close(fd_);
@@ -110,6 +112,7 @@ void Gateway::on_emfile() {
     emfile_logged_ms_ = now;
     emfile_shed_ = 0;
   }
+  if (spare_fd_ < 0) spare_fd_ = open_spare();
   if (spare_fd_ >= 0) {
     close(spare_fd_);
     int fd = accept(fd_, nullptr, nullptr);
@@ -118,7 +121,19 @@ void Gateway::on_emfile() {
       ++emfile_shed_;
     }
     spare_fd_ = open_spare();
+    return;
   }
+  // No spare to give up (the whole system is out of files): stop listening
+  // for a moment rather than spin on a listener that stays readable.
+  loop_.modify(fd_, 0);
+  resume_.fire = &Gateway::on_resume;
+  resume_.data = this;
+  loop_.add_timer(&resume_, kEmfileBackoffMs);
+}
+
+void Gateway::on_resume(TimerNode* n) {
+  auto* g = static_cast<Gateway*>(n->data);
+  if (g->fd_ >= 0) g->loop_.modify(g->fd_, EPOLLIN);
 }
 
 void Gateway::on_io(uint32_t) {

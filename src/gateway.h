@@ -41,6 +41,7 @@ class Gateway final : public IoHandler {
 
  private:
   void on_emfile();
+  static void on_resume(TimerNode* n);
 
   Loop& loop_;
   GatewaySink& sink_;
@@ -50,6 +51,7 @@ class Gateway final : public IoHandler {
   uint64_t emfile_logged_ms_ = 0;  // rate limit for the EMFILE warning
   uint64_t emfile_shed_ = 0;       // connections shed since that warning
   bool emfile_seen_ = false;
+  TimerNode resume_;  // re-enables accepting after a pause without a spare
 };
 
 }  // namespace hazel
