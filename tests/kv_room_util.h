@@ -19,13 +19,8 @@
 
 namespace hazel::test::kvroom {
 
-constexpr uint16_t kSys = 0;
 constexpr uint16_t kKv = 2;
 constexpr uint16_t kRoom = 3;
-
-constexpr uint16_t kPing = 1;
-constexpr uint16_t kInfo = 5;
-constexpr uint16_t kTell = 6;
 
 constexpr uint16_t kGet = 1;
 constexpr uint16_t kSet = 2;

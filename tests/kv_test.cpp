@@ -26,28 +26,42 @@ void kv_set(BlockingClient& c, std::string_view key, std::string_view value,
   EXPECT_TRUE(f.body.empty());
 }
 
-void expect_status(const Frame& f, Status want) {
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.status(), want)
-      << "status " << f.header.code << " body '" << f.body << "'";
+// The body of the reply to kv `op`; fails the test unless the reply is OK.
+std::string kv_ok_body(BlockingClient& c, uint16_t op, std::string_view body) {
+  Frame f = call(c, kKv, op, body);
+  EXPECT_TRUE(f.ok()) << "kv op " << op << " status " << f.header.code << ": "
+                      << f.body;
+  return f.body;
 }
+
+std::string kv_get(BlockingClient& c, std::string_view key) {
+  return kv_ok_body(c, kGet, key);
+}
+
+// The u8 count DEL answers, as its one-byte body.
+std::string kv_del(BlockingClient& c, std::string_view key) {
+  return kv_ok_body(c, kDel, key);
+}
+
+// The decimal value INCR answers.
+std::string kv_incr(BlockingClient& c, std::string_view key, int64_t delta) {
+  return kv_ok_body(c, kIncr, incr_body(key, delta));
+}
+
+class Kv : public ServerTest {};
 
 }  // namespace
 
 // ---- GET / SET --------------------------------------------------------------
 
-TEST(Kv, GetAbsentKeyIsNotFound) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, GetAbsentKeyIsNotFound) {
+  auto c = connect();
   expect_status(call(*c, kKv, kGet, "nope"), Status::kNotFound);
   EXPECT_TRUE(ping_ok(*c)) << "connection unusable after NOT_FOUND";
 }
 
-TEST(Kv, SetThenGetReturnsValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetThenGetReturnsValue) {
+  auto c = connect();
   kv_set(*c, "k", "hello");
   Frame f = call(*c, kKv, kGet, "k");
   ASSERT_TRUE(f.ok()) << f.body;
@@ -55,63 +69,43 @@ TEST(Kv, SetThenGetReturnsValue) {
   EXPECT_EQ(f.header.service, kKv);
 }
 
-TEST(Kv, SetOverwritesValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetOverwritesValue) {
+  auto c = connect();
   kv_set(*c, "k", "first, longer value");
   kv_set(*c, "k", "2nd");
-  Frame f = call(*c, kKv, kGet, "k");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "2nd");
+  EXPECT_EQ(kv_get(*c, "k"), "2nd");
 }
 
-TEST(Kv, SetWithEmptyValueStoresEmptyValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithEmptyValueStoresEmptyValue) {
+  auto c = connect();
   kv_set(*c, "k", "");
-  Frame f = call(*c, kKv, kGet, "k");
-  ASSERT_TRUE(f.ok()) << "status " << f.header.code;
-  EXPECT_TRUE(f.body.empty());
+  EXPECT_EQ(kv_get(*c, "k"), "");
 }
 
-TEST(Kv, SetWithEmptyKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithEmptyKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kSet, set_body("", 0, "v")), Status::kBadRequest);
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(Kv, SetWith513ByteKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWith513ByteKeyIsBadRequest) {
+  auto c = connect();
   std::string key(513, 'k');
   expect_status(call(*c, kKv, kSet, set_body(key, 0, "v")),
                 Status::kBadRequest);
   EXPECT_EQ(info_value(*c, "kv_keys"), 0);
 }
 
-TEST(Kv, Key512BytesLongWorksForSetGetAndDel) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, Key512BytesLongWorksForSetGetAndDel) {
+  auto c = connect();
   std::string key(512, 'k');
   kv_set(*c, key, "v");
-  Frame g = call(*c, kKv, kGet, key);
-  ASSERT_TRUE(g.ok()) << "status " << g.header.code;
-  EXPECT_EQ(g.body, "v");
-  Frame d = call(*c, kKv, kDel, key);
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d.body, u8_bytes(1));
+  EXPECT_EQ(kv_get(*c, key), "v");
+  EXPECT_EQ(kv_del(*c, key), u8_bytes(1));
 }
 
-TEST(Kv, SetBodyShorterThanDeclaredKeyLengthIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetBodyShorterThanDeclaredKeyLengthIsBadRequest) {
+  auto c = connect();
   std::string b;
   append_u16(b, 10);
   b += "short";  // 5 of the 10 declared key bytes, no ttl
@@ -119,10 +113,8 @@ TEST(Kv, SetBodyShorterThanDeclaredKeyLengthIsBadRequest) {
   EXPECT_EQ(info_value(*c, "kv_keys"), 0);
 }
 
-TEST(Kv, SetWithoutTtlIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithoutTtlIsBadRequest) {
+  auto c = connect();
   std::string b;
   append_u16(b, 3);
   b += "key";  // complete key, no ttl at all
@@ -130,10 +122,8 @@ TEST(Kv, SetWithoutTtlIsBadRequest) {
   EXPECT_EQ(info_value(*c, "kv_keys"), 0);
 }
 
-TEST(Kv, SetWithTruncatedTtlIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithTruncatedTtlIsBadRequest) {
+  auto c = connect();
   std::string b;
   append_u16(b, 3);
   b += "key";
@@ -142,86 +132,60 @@ TEST(Kv, SetWithTruncatedTtlIsBadRequest) {
   EXPECT_EQ(info_value(*c, "kv_keys"), 0);
 }
 
-TEST(Kv, SetBodyTooShortForKeyLengthFieldIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetBodyTooShortForKeyLengthFieldIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kSet, std::string(1, '\0')), Status::kBadRequest);
   expect_status(call(*c, kKv, kSet, ""), Status::kBadRequest);
 }
 
-TEST(Kv, GetWithEmptyKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, GetWithEmptyKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kGet, ""), Status::kBadRequest);
 }
 
-TEST(Kv, GetWith513ByteKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, GetWith513ByteKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kGet, std::string(513, 'k')),
                 Status::kBadRequest);
 }
 
-TEST(Kv, ValueWrittenByOneClientIsReadByAnother) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Kv, ValueWrittenByOneClientIsReadByAnother) {
+  auto a = connect();
+  auto b = connect();
   kv_set(*a, "shared", "from a");
-  Frame f = call(*b, kKv, kGet, "shared");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "from a");
+  EXPECT_EQ(kv_get(*b, "shared"), "from a");
 }
 
-TEST(Kv, ValueSurvivesItsWriterDisconnecting) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Kv, ValueSurvivesItsWriterDisconnecting) {
+  auto a = connect();
   kv_set(*a, "k", "v");
   a->close();
-  auto b = s.connect();
-  Frame f = call(*b, kKv, kGet, "k");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "v");
+  auto b = connect();
+  EXPECT_EQ(kv_get(*b, "k"), "v");
 }
 
-TEST(Kv, BinaryValueWithEveryByteRoundTrips) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, BinaryValueWithEveryByteRoundTrips) {
+  auto c = connect();
   std::string value;
   for (int rep = 0; rep < 3; ++rep)
     for (int i = 0; i < 256; ++i) value.push_back(static_cast<char>(i));
   kv_set(*c, "bin", value);
-  Frame f = call(*c, kKv, kGet, "bin");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, value);
+  EXPECT_EQ(kv_get(*c, "bin"), value);
 }
 
-TEST(Kv, KeysWithZeroBytesAreDistinct) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, KeysWithZeroBytesAreDistinct) {
+  auto c = connect();
   const std::string k1("a\0b", 3);
   const std::string k2("a\0c", 3);
   kv_set(*c, k1, "one");
   kv_set(*c, k2, "two");
-  Frame f1 = call(*c, kKv, kGet, k1);
-  Frame f2 = call(*c, kKv, kGet, k2);
-  ASSERT_TRUE(f1.ok());
-  ASSERT_TRUE(f2.ok());
-  EXPECT_EQ(f1.body, "one");
-  EXPECT_EQ(f2.body, "two");
+  EXPECT_EQ(kv_get(*c, k1), "one");
+  EXPECT_EQ(kv_get(*c, k2), "two");
   expect_status(call(*c, kKv, kGet, std::string("a", 1)), Status::kNotFound);
 }
 
-TEST(Kv, LargestValueThatFitsMaxFrameRoundTrips) {
-  TestServer s;  // default max_frame, 1 MiB
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, LargestValueThatFitsMaxFrameRoundTrips) {
+  auto c = connect();  // default max_frame, 1 MiB
   const std::string key = "big";
   // SET body = u16 + key + u32 + value = exactly max_frame.
   const size_t vlen = kDefaultMaxFrame - 2 - key.size() - 4;
@@ -235,10 +199,8 @@ TEST(Kv, LargestValueThatFitsMaxFrameRoundTrips) {
   EXPECT_TRUE(f.body == value);
 }
 
-TEST(Kv, SetAsSendIsPerformedWithoutReply) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetAsSendIsPerformedWithoutReply) {
+  auto c = connect();
   std::string err;
   ASSERT_TRUE(c->send(kKv, kSet, set_body("k", 0, "sent"), &err)) << err;
   // The next frame on the wire must be the GET's REPLY, not one for the SEND.
@@ -250,10 +212,8 @@ TEST(Kv, SetAsSendIsPerformedWithoutReply) {
   EXPECT_EQ(f.body, "sent");
 }
 
-TEST(Kv, UnknownOpIsNoOp) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, UnknownOpIsNoOp) {
+  auto c = connect();
   expect_status(call(*c, kKv, 5, "k"), Status::kNoOp);
   expect_status(call(*c, kKv, 0, "k"), Status::kNoOp);
   expect_status(call(*c, kKv, 0xFFFF, ""), Status::kNoOp);
@@ -262,199 +222,131 @@ TEST(Kv, UnknownOpIsNoOp) {
 
 // ---- DEL --------------------------------------------------------------------
 
-TEST(Kv, DelReturnsOneThenZero) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, DelReturnsOneThenZero) {
+  auto c = connect();
   kv_set(*c, "k", "v");
-  Frame d1 = call(*c, kKv, kDel, "k");
-  ASSERT_TRUE(d1.ok());
-  EXPECT_EQ(d1.body, u8_bytes(1));
-  Frame d2 = call(*c, kKv, kDel, "k");
-  ASSERT_TRUE(d2.ok());
-  EXPECT_EQ(d2.body, u8_bytes(0));
+  EXPECT_EQ(kv_del(*c, "k"), u8_bytes(1));
+  EXPECT_EQ(kv_del(*c, "k"), u8_bytes(0));
 }
 
-TEST(Kv, DelAbsentKeyReturnsZero) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
-  Frame d = call(*c, kKv, kDel, "never");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d.body, u8_bytes(0));
+TEST_F(Kv, DelAbsentKeyReturnsZero) {
+  auto c = connect();
+  EXPECT_EQ(kv_del(*c, "never"), u8_bytes(0));
 }
 
-TEST(Kv, GetAfterDelIsNotFound) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, GetAfterDelIsNotFound) {
+  auto c = connect();
   kv_set(*c, "k", "v");
   ASSERT_TRUE(call(*c, kKv, kDel, "k").ok());
   expect_status(call(*c, kKv, kGet, "k"), Status::kNotFound);
 }
 
-TEST(Kv, DelWithEmptyKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, DelWithEmptyKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kDel, ""), Status::kBadRequest);
 }
 
-TEST(Kv, DelWith513ByteKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, DelWith513ByteKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kDel, std::string(513, 'k')),
                 Status::kBadRequest);
 }
 
 // ---- INCR -------------------------------------------------------------------
 
-TEST(Kv, IncrAbsentKeyCountsFromZero) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
-  Frame f = call(*c, kKv, kIncr, incr_body("n", 5));
-  ASSERT_TRUE(f.ok()) << "status " << f.header.code << ": " << f.body;
-  EXPECT_EQ(f.body, "5");
-  Frame g = call(*c, kKv, kGet, "n");
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g.body, "5");
+TEST_F(Kv, IncrAbsentKeyCountsFromZero) {
+  auto c = connect();
+  EXPECT_EQ(kv_incr(*c, "n", 5), "5");
+  EXPECT_EQ(kv_get(*c, "n"), "5");
 }
 
-TEST(Kv, IncrAddsToStoredDecimalValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrAddsToStoredDecimalValue) {
+  auto c = connect();
   kv_set(*c, "n", "41");
-  Frame f = call(*c, kKv, kIncr, incr_body("n", 1));
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "42");
-  Frame g = call(*c, kKv, kGet, "n");
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g.body, "42");
+  EXPECT_EQ(kv_incr(*c, "n", 1), "42");
+  EXPECT_EQ(kv_get(*c, "n"), "42");
 }
 
-TEST(Kv, IncrNegativeDeltaIsTwosComplement) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
-  Frame f1 = call(*c, kKv, kIncr, incr_body("n", -3));
-  ASSERT_TRUE(f1.ok());
-  EXPECT_EQ(f1.body, "-3");
-  Frame f2 = call(*c, kKv, kIncr, incr_body("n", -7));
-  ASSERT_TRUE(f2.ok());
-  EXPECT_EQ(f2.body, "-10");
-  Frame f3 = call(*c, kKv, kIncr, incr_body("n", 10));
-  ASSERT_TRUE(f3.ok());
-  EXPECT_EQ(f3.body, "0");
+TEST_F(Kv, IncrNegativeDeltaIsTwosComplement) {
+  auto c = connect();
+  EXPECT_EQ(kv_incr(*c, "n", -3), "-3");
+  EXPECT_EQ(kv_incr(*c, "n", -7), "-10");
+  EXPECT_EQ(kv_incr(*c, "n", 10), "0");
 }
 
-TEST(Kv, IncrOnNonIntegerValueIsBadRequestAndKeepsValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrOnNonIntegerValueIsBadRequestAndKeepsValue) {
+  auto c = connect();
   kv_set(*c, "n", "abc");
   expect_status(call(*c, kKv, kIncr, incr_body("n", 1)), Status::kBadRequest);
-  Frame g = call(*c, kKv, kGet, "n");
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g.body, "abc");
+  EXPECT_EQ(kv_get(*c, "n"), "abc");
 }
 
-TEST(Kv, IncrOnDecimalWithTrailingBytesIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrOnDecimalWithTrailingBytesIsBadRequest) {
+  auto c = connect();
   kv_set(*c, "n", std::string("12\0", 3));
   expect_status(call(*c, kKv, kIncr, incr_body("n", 1)), Status::kBadRequest);
 }
 
-TEST(Kv, IncrOnEmptyValueIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrOnEmptyValueIsBadRequest) {
+  auto c = connect();
   kv_set(*c, "n", "");
   expect_status(call(*c, kKv, kIncr, incr_body("n", 1)), Status::kBadRequest);
 }
 
-TEST(Kv, IncrReachingI64MaxWorks) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrReachingI64MaxWorks) {
+  auto c = connect();
   kv_set(*c, "n", "9223372036854775806");
-  Frame f = call(*c, kKv, kIncr, incr_body("n", 1));
-  ASSERT_TRUE(f.ok()) << "status " << f.header.code;
-  EXPECT_EQ(f.body, "9223372036854775807");
+  EXPECT_EQ(kv_incr(*c, "n", 1), "9223372036854775807");
 }
 
-TEST(Kv, IncrOverflowingI64IsBadRequestAndKeepsValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrOverflowingI64IsBadRequestAndKeepsValue) {
+  auto c = connect();
   kv_set(*c, "n", "9223372036854775807");
   expect_status(call(*c, kKv, kIncr, incr_body("n", 1)), Status::kBadRequest);
-  Frame g = call(*c, kKv, kGet, "n");
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g.body, "9223372036854775807");
+  EXPECT_EQ(kv_get(*c, "n"), "9223372036854775807");
 }
 
-TEST(Kv, IncrUnderflowingI64IsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrUnderflowingI64IsBadRequest) {
+  auto c = connect();
   kv_set(*c, "n", "-9223372036854775808");
   expect_status(call(*c, kKv, kIncr, incr_body("n", -1)), Status::kBadRequest);
 }
 
-TEST(Kv, IncrAbsentKeyByI64MinWorks) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
-  Frame f =
-      call(*c, kKv, kIncr, incr_body("n", std::numeric_limits<int64_t>::min()));
-  ASSERT_TRUE(f.ok()) << "status " << f.header.code;
-  EXPECT_EQ(f.body, "-9223372036854775808");
+TEST_F(Kv, IncrAbsentKeyByI64MinWorks) {
+  auto c = connect();
+  EXPECT_EQ(kv_incr(*c, "n", std::numeric_limits<int64_t>::min()),
+            "-9223372036854775808");
 }
 
-TEST(Kv, IncrWithSevenByteDeltaIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrWithSevenByteDeltaIsBadRequest) {
+  auto c = connect();
   std::string b = incr_body("n", 1);
   b.pop_back();
   expect_status(call(*c, kKv, kIncr, b), Status::kBadRequest);
   expect_status(call(*c, kKv, kGet, "n"), Status::kNotFound);
 }
 
-TEST(Kv, IncrWithNineByteDeltaIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrWithNineByteDeltaIsBadRequest) {
+  auto c = connect();
   std::string b = incr_body("n", 1);
   b.push_back('\0');
   expect_status(call(*c, kKv, kIncr, b), Status::kBadRequest);
   expect_status(call(*c, kKv, kGet, "n"), Status::kNotFound);
 }
 
-TEST(Kv, IncrWithEmptyKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrWithEmptyKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kIncr, incr_body("", 1)), Status::kBadRequest);
 }
 
-TEST(Kv, IncrWith513ByteKeyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrWith513ByteKeyIsBadRequest) {
+  auto c = connect();
   expect_status(call(*c, kKv, kIncr, incr_body(std::string(513, 'k'), 1)),
                 Status::kBadRequest);
 }
 
-TEST(Kv, PipelinedIncrsAreEachCounted) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, PipelinedIncrsAreEachCounted) {
+  auto c = connect();
   constexpr uint32_t kN = 200;
   std::string burst;
   for (uint32_t i = 0; i < kN; ++i)
@@ -470,73 +362,48 @@ TEST(Kv, PipelinedIncrsAreEachCounted) {
 
 // ---- TTL --------------------------------------------------------------------
 
-TEST(Kv, KeyWithTtlIsVisibleBeforeAndNotFoundAfterExpiry) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, KeyWithTtlIsVisibleBeforeAndNotFoundAfterExpiry) {
+  auto c = connect();
   kv_set(*c, "t", "v", 100);
-  Frame before = call(*c, kKv, kGet, "t");
-  ASSERT_TRUE(before.ok()) << "expired too early, status "
-                           << before.header.code;
-  EXPECT_EQ(before.body, "v");
+  EXPECT_EQ(kv_get(*c, "t"), "v") << "expired too early";
   std::this_thread::sleep_for(Ms(250));
   expect_status(call(*c, kKv, kGet, "t"), Status::kNotFound);
 }
 
-TEST(Kv, DelOfExpiredKeyReturnsZero) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, DelOfExpiredKeyReturnsZero) {
+  auto c = connect();
   kv_set(*c, "t", "v", 50);
   std::this_thread::sleep_for(Ms(150));
-  Frame d = call(*c, kKv, kDel, "t");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d.body, u8_bytes(0));
+  EXPECT_EQ(kv_del(*c, "t"), u8_bytes(0));
 }
 
-TEST(Kv, SetWithTtlZeroClearsEarlierTtl) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithTtlZeroClearsEarlierTtl) {
+  auto c = connect();
   kv_set(*c, "t", "short-lived", 50);
   kv_set(*c, "t", "forever", 0);
   std::this_thread::sleep_for(Ms(300));  // past the old deadline and a sweep
-  Frame f = call(*c, kKv, kGet, "t");
-  ASSERT_TRUE(f.ok()) << "key vanished, status " << f.header.code;
-  EXPECT_EQ(f.body, "forever");
+  EXPECT_EQ(kv_get(*c, "t"), "forever") << "key vanished";
 }
 
-TEST(Kv, SetWithLongerTtlOutlivesEarlierShortTtl) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, SetWithLongerTtlOutlivesEarlierShortTtl) {
+  auto c = connect();
   kv_set(*c, "t", "a", 50);
   kv_set(*c, "t", "b", 60000);
   std::this_thread::sleep_for(Ms(300));
-  Frame f = call(*c, kKv, kGet, "t");
-  ASSERT_TRUE(f.ok()) << "key vanished, status " << f.header.code;
-  EXPECT_EQ(f.body, "b");
+  EXPECT_EQ(kv_get(*c, "t"), "b") << "key vanished";
 }
 
-TEST(Kv, IncrOnExpiredKeyCountsFromZeroWithoutTtl) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, IncrOnExpiredKeyCountsFromZeroWithoutTtl) {
+  auto c = connect();
   kv_set(*c, "n", "100", 50);
   std::this_thread::sleep_for(Ms(150));
-  Frame f = call(*c, kKv, kIncr, incr_body("n", 1));
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "1");
+  EXPECT_EQ(kv_incr(*c, "n", 1), "1");
   std::this_thread::sleep_for(Ms(250));  // an absent key "has no TTL"
-  Frame g = call(*c, kKv, kGet, "n");
-  ASSERT_TRUE(g.ok()) << "status " << g.header.code;
-  EXPECT_EQ(g.body, "1");
+  EXPECT_EQ(kv_get(*c, "n"), "1");
 }
 
-TEST(Kv, ExpiredKeysAreSweptWithoutBeingTouched) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, ExpiredKeysAreSweptWithoutBeingTouched) {
+  auto c = connect();
   kv_set(*c, "keeper", "no ttl");
   constexpr uint32_t kN = 100;
   std::string burst;
@@ -549,17 +416,13 @@ TEST(Kv, ExpiredKeysAreSweptWithoutBeingTouched) {
   std::this_thread::sleep_for(Ms(400));
   EXPECT_TRUE(eventually([&] { return info_value(*c, "kv_keys") == 1; }, 1000))
       << "kv_keys still " << info_value(*c, "kv_keys");
-  Frame f = call(*c, kKv, kGet, "keeper");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "no ttl");
+  EXPECT_EQ(kv_get(*c, "keeper"), "no ttl");
 }
 
 // ---- INFO -------------------------------------------------------------------
 
-TEST(Kv, InfoKvKeysCountsSetsAndDels) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, InfoKvKeysCountsSetsAndDels) {
+  auto c = connect();
   EXPECT_EQ(info_value(*c, "kv_keys"), 0);
   kv_set(*c, "a", "1");
   kv_set(*c, "b", "2");
@@ -573,10 +436,8 @@ TEST(Kv, InfoKvKeysCountsSetsAndDels) {
   EXPECT_EQ(info_value(*c, "kv_keys"), 3);
 }
 
-TEST(Kv, InfoKvBytesGrowsWithSetsAndShrinksWithDels) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, InfoKvBytesGrowsWithSetsAndShrinksWithDels) {
+  auto c = connect();
   const int64_t empty = info_value(*c, "kv_bytes");
   ASSERT_GE(empty, 0) << "INFO has no kv_bytes";
   kv_set(*c, "k", std::string(1000, 'v'));
@@ -589,10 +450,8 @@ TEST(Kv, InfoKvBytesGrowsWithSetsAndShrinksWithDels) {
   EXPECT_EQ(info_value(*c, "kv_bytes"), empty);
 }
 
-TEST(Kv, InfoKvBytesReturnsToZeroAfterIncrAndDel) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, InfoKvBytesReturnsToZeroAfterIncrAndDel) {
+  auto c = connect();
   const int64_t empty = info_value(*c, "kv_bytes");
   ASSERT_TRUE(call(*c, kKv, kIncr, incr_body("n", 9)).ok());
   ASSERT_TRUE(call(*c, kKv, kIncr, incr_body("n", 991)).ok());  // "1000"
@@ -601,10 +460,8 @@ TEST(Kv, InfoKvBytesReturnsToZeroAfterIncrAndDel) {
   EXPECT_EQ(info_value(*c, "kv_bytes"), empty);
 }
 
-TEST(Kv, InfoKvBytesReturnsToZeroAfterExpiry) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Kv, InfoKvBytesReturnsToZeroAfterExpiry) {
+  auto c = connect();
   const int64_t empty = info_value(*c, "kv_bytes");
   kv_set(*c, "t", std::string(500, 'v'), 50);
   EXPECT_TRUE(

@@ -1,5 +1,6 @@
-// Helpers for the integration tests: raw frames, INFO parsing, polling with a
-// deadline, a non-blocking raw socket for misbehaving clients, and fd limits.
+// Helpers for the integration tests: sys op numbers, raw frames, checks of a
+// REPLY / PUSH / GOODBYE, INFO parsing, polling with a deadline, a
+// non-blocking raw socket for misbehaving clients, and fd limits.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,6 +27,17 @@
 #include "hazel/frame.h"
 
 namespace hazel::test {
+
+// sys (0) and echo (1), and the sys ops of PROTOCOL.md.
+constexpr uint16_t kSys = 0;
+constexpr uint16_t kEcho = 1;
+
+constexpr uint16_t kPing = 1;
+constexpr uint16_t kHello = 2;
+constexpr uint16_t kResolve = 3;
+constexpr uint16_t kServices = 4;
+constexpr uint16_t kInfo = 5;
+constexpr uint16_t kTell = 6;
 
 using Ms = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
@@ -83,6 +95,38 @@ inline Frame read_any(BlockingClient& c, int timeout_ms = 3000) {
   return f;
 }
 
+// Expects `f` to be a REPLY with status `want`.
+inline void expect_status(const Frame& f, Status want) {
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.status(), want)
+      << "status " << f.header.code << " body '" << f.body << "'";
+}
+
+// Expects `f` to be a REPLY to `session` carrying `body`.
+inline void expect_reply(const Frame& f, uint32_t session,
+                         std::string_view body) {
+  EXPECT_EQ(f.header.kind, Kind::kReply);
+  EXPECT_EQ(f.header.session, session);
+  EXPECT_EQ(f.body, body);
+}
+
+// Expects `f` to be a PUSH `service`/`code` (session 0) carrying `body`.
+inline void expect_push_frame(const Frame& f, uint16_t service, uint16_t code,
+                              std::string_view body) {
+  EXPECT_EQ(f.header.kind, Kind::kPush);
+  EXPECT_EQ(f.header.service, service);
+  EXPECT_EQ(f.header.code, code);
+  EXPECT_EQ(f.header.session, 0u);
+  EXPECT_EQ(f.body, body);
+}
+
+// Expects `f` to be a GOODBYE with code `why`.
+inline void expect_goodbye(const Frame& f, Goodbye why) {
+  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
+  EXPECT_EQ(f.header.code, static_cast<uint16_t>(why))
+      << "GOODBYE code " << f.header.code << " body '" << f.body << "'";
+}
+
 // Writes bytes as they are; fails the test on error.
 inline void write_all(BlockingClient& c, std::string_view bytes) {
   std::string err;
@@ -111,7 +155,7 @@ inline std::map<std::string, std::string> parse_info(const std::string& body) {
 inline int64_t info_value(BlockingClient& c, const std::string& key) {
   Frame f;
   std::string err;
-  if (!c.call(0, 5, "", &f, 3000, &err) || !f.ok()) {
+  if (!c.call(kSys, kInfo, "", &f, 3000, &err) || !f.ok()) {
     ADD_FAILURE() << "INFO failed: " << err;
     return -1;
   }
@@ -127,7 +171,7 @@ inline int64_t info_value(BlockingClient& c, const std::string& key) {
 inline uint64_t hello_id(BlockingClient& c) {
   Frame f;
   std::string err;
-  if (!c.call(0, 2, "", &f, 3000, &err) || !f.ok()) {
+  if (!c.call(kSys, kHello, "", &f, 3000, &err) || !f.ok()) {
     ADD_FAILURE() << "HELLO failed: " << err;
     return 0;
   }
@@ -140,7 +184,8 @@ inline uint64_t hello_id(BlockingClient& c) {
 inline bool ping_ok(BlockingClient& c, int timeout_ms = 3000) {
   Frame f;
   std::string err;
-  return c.call(0, 1, "p", &f, timeout_ms, &err) && f.ok() && f.body == "p";
+  return c.call(kSys, kPing, "p", &f, timeout_ms, &err) && f.ok() &&
+         f.body == "p";
 }
 
 // Closes with RST instead of FIN.

@@ -24,22 +24,16 @@ using namespace hazel::test::kvroom;
 
 namespace {
 
-using Clients = std::vector<std::unique_ptr<BlockingClient>>;
+class Room : public ServerTest {};
+class RoomTell : public ServerTest {};
 
-void expect_status(const Frame& f, Status want) {
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.status(), want)
-      << "status " << f.header.code << " body '" << f.body << "'";
-}
+using Clients = std::vector<std::unique_ptr<BlockingClient>>;
 
 // Expects `f` to be the PUSH 3/3 for (room, publisher, payload).
 void expect_room_push(const Frame& f, std::string_view room, uint64_t publisher,
                       std::string_view payload) {
-  EXPECT_EQ(f.header.kind, Kind::kPush);
-  EXPECT_EQ(f.header.service, kRoom);
-  EXPECT_EQ(f.header.code, kPublish);
-  EXPECT_EQ(f.header.session, 0u);
-  EXPECT_EQ(f.body, room_push_body(room, publisher, payload));
+  expect_push_frame(f, kRoom, kPublish,
+                    room_push_body(room, publisher, payload));
 }
 
 std::string seq_payload(uint64_t seq, size_t filler = 0) {
@@ -93,23 +87,19 @@ bool drain_until_closed(int fd, int timeout_ms) {
 
 // ---- JOIN / LEAVE -----------------------------------------------------------
 
-TEST(Room, JoinReturnsMemberCountAfterJoining) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
-  auto c = s.connect();
+TEST_F(Room, JoinReturnsMemberCountAfterJoining) {
+  auto a = connect();
+  auto b = connect();
+  auto c = connect();
   EXPECT_EQ(join(*a, "lobby"), 1u);
   EXPECT_EQ(join(*b, "lobby"), 2u);
   EXPECT_EQ(join(*c, "lobby"), 3u);
   EXPECT_EQ(join(*c, "other"), 1u);
 }
 
-TEST(Room, JoiningTwiceKeepsCountAndMembership) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, JoiningTwiceKeepsCountAndMembership) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   EXPECT_EQ(join(*b, "r"), 1u);
   EXPECT_EQ(join(*a, "r"), 2u);
@@ -120,10 +110,8 @@ TEST(Room, JoiningTwiceKeepsCountAndMembership) {
   EXPECT_EQ(publish(*b, "r", "x"), 2u);
 }
 
-TEST(Room, JoinedTwiceNeedsOnlyOneLeave) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, JoinedTwiceNeedsOnlyOneLeave) {
+  auto a = connect();
   join(*a, "r");
   join(*a, "r");
   EXPECT_TRUE(call(*a, kRoom, kLeave, "r").ok());
@@ -131,21 +119,17 @@ TEST(Room, JoinedTwiceNeedsOnlyOneLeave) {
   EXPECT_TRUE(members_of(*a, "r").empty());
 }
 
-TEST(Room, LeaveReturnsOkWithEmptyBody) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, LeaveReturnsOkWithEmptyBody) {
+  auto a = connect();
   join(*a, "r");
   Frame f = call(*a, kRoom, kLeave, "r");
   EXPECT_TRUE(f.ok()) << "status " << f.header.code;
   EXPECT_TRUE(f.body.empty());
 }
 
-TEST(Room, LeaveTwiceIsNotFound) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, LeaveTwiceIsNotFound) {
+  auto a = connect();
+  auto b = connect();
   join(*a, "r");
   join(*b, "r");  // the room outlives a's leave
   ASSERT_TRUE(call(*a, kRoom, kLeave, "r").ok());
@@ -153,23 +137,19 @@ TEST(Room, LeaveTwiceIsNotFound) {
   EXPECT_TRUE(ping_ok(*a));
 }
 
-TEST(Room, LeaveOfRoomNeverJoinedIsNotFound) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, LeaveOfRoomNeverJoinedIsNotFound) {
+  auto a = connect();
+  auto b = connect();
   join(*b, "r");
   expect_status(call(*a, kRoom, kLeave, "r"), Status::kNotFound);
   expect_status(call(*a, kRoom, kLeave, "nowhere"), Status::kNotFound);
   EXPECT_EQ(members_of(*a, "r").size(), 1u) << "b was taken out by a's LEAVE";
 }
 
-TEST(Room, LeaveStopsPushes) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
-  auto pub = s.connect();
+TEST_F(Room, LeaveStopsPushes) {
+  auto a = connect();
+  auto b = connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   join(*a, "r");
   join(*b, "r");
@@ -181,24 +161,20 @@ TEST(Room, LeaveStopsPushes) {
 
 // ---- PUBLISH ----------------------------------------------------------------
 
-TEST(Room, PublishToRoomWithNoMembersReturnsZero) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishToRoomWithNoMembersReturnsZero) {
+  auto a = connect();
   EXPECT_EQ(publish(*a, "empty", "hello"), 0u);
   EXPECT_TRUE(no_push_pending(*a));
 }
 
-TEST(Room, PublishFansOutToFiftyMembers) {
-  TestServer s;
-  s.start();
+TEST_F(Room, PublishFansOutToFiftyMembers) {
   constexpr uint32_t kMembers = 50;
   Clients members;
   for (uint32_t i = 0; i < kMembers; ++i) {
-    members.push_back(s.connect());
+    members.push_back(connect());
     ASSERT_EQ(join(*members.back(), "fan"), i + 1);
   }
-  auto pub = s.connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   ASSERT_NE(pub_id, 0u);
   const std::string payload("pay\0load", 8);
@@ -210,11 +186,9 @@ TEST(Room, PublishFansOutToFiftyMembers) {
   EXPECT_TRUE(no_push_pending(*pub)) << "a non-member publisher got a push";
 }
 
-TEST(Room, PublisherReceivesOwnMessageWhenMember) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, PublisherReceivesOwnMessageWhenMember) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   join(*a, "r");
   join(*b, "r");
@@ -223,21 +197,17 @@ TEST(Room, PublisherReceivesOwnMessageWhenMember) {
   expect_room_push(expect_push(*b), "r", a_id, "mine");
 }
 
-TEST(Room, PublishWithEmptyPayloadIsDelivered) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishWithEmptyPayloadIsDelivered) {
+  auto a = connect();
   uint64_t a_id = hello_id(*a);
   join(*a, "r");
   EXPECT_EQ(publish(*a, "r", ""), 1u);
   expect_room_push(expect_push(*a), "r", a_id, "");
 }
 
-TEST(Room, PushNamesTheRoomItCameFrom) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto pub = s.connect();
+TEST_F(Room, PushNamesTheRoomItCameFrom) {
+  auto a = connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   join(*a, "red");
   join(*a, "blue");
@@ -249,11 +219,9 @@ TEST(Room, PushNamesTheRoomItCameFrom) {
   EXPECT_TRUE(no_push_pending(*a));
 }
 
-TEST(Room, PublishAsSendIsDeliveredWithoutReply) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto pub = s.connect();
+TEST_F(Room, PublishAsSendIsDeliveredWithoutReply) {
+  auto a = connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   join(*a, "r");
   std::string err;
@@ -262,18 +230,13 @@ TEST(Room, PublishAsSendIsDeliveredWithoutReply) {
   expect_room_push(expect_push(*a), "r", pub_id, "fire");
   // Nothing answers the SEND: the next frame is the PING's REPLY.
   write_all(*pub, request(kSys, kPing, 9, "p"));
-  Frame f = read_any(*pub);
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.header.session, 9u);
-  EXPECT_EQ(f.body, "p");
+  expect_reply(read_any(*pub), 9u, "p");
 }
 
-TEST(Room, ThousandPipelinedPublishesArriveInOrder) {
-  TestServer s;
-  s.start();
-  auto m1 = s.connect();
-  auto m2 = s.connect();
-  auto pub = s.connect();
+TEST_F(Room, ThousandPipelinedPublishesArriveInOrder) {
+  auto m1 = connect();
+  auto m2 = connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   join(*m1, "seq");
   join(*m2, "seq");
@@ -302,12 +265,11 @@ TEST(Room, ThousandPipelinedPublishesArriveInOrder) {
   }
 }
 
-TEST(Room, PublishWhosePushExceedsMaxFrameIsTooLarge) {
+TEST_F(Room, PublishWhosePushExceedsMaxFrameIsTooLarge) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
-  TestServer s(cfg);
-  s.start();
-  auto a = s.connect();
+  start_server(cfg);
+  auto a = connect();
   join(*a, "r");
   // PUSH body = 1 + 1 + 8 + payload = 4097: one byte over max_frame, while
   // the PUBLISH itself (1 + 1 + payload = 4089) fits.
@@ -317,12 +279,11 @@ TEST(Room, PublishWhosePushExceedsMaxFrameIsTooLarge) {
   EXPECT_TRUE(no_push_pending(*a)) << "a TOO_LARGE publish was delivered";
 }
 
-TEST(Room, PublishWhosePushExactlyFillsMaxFrameIsDelivered) {
+TEST_F(Room, PublishWhosePushExactlyFillsMaxFrameIsDelivered) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
-  TestServer s(cfg);
-  s.start();
-  auto a = s.connect();
+  start_server(cfg);
+  auto a = connect();
   uint64_t a_id = hello_id(*a);
   join(*a, "r");
   std::string payload(4096 - 10, 'x');
@@ -332,28 +293,22 @@ TEST(Room, PublishWhosePushExactlyFillsMaxFrameIsDelivered) {
   expect_room_push(p, "r", a_id, payload);
 }
 
-TEST(Room, PublishWithEmptyBodyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishWithEmptyBodyIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kRoom, kPublish, ""), Status::kBadRequest);
   EXPECT_TRUE(ping_ok(*a));
 }
 
-TEST(Room, PublishWithZeroNameLengthIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishWithZeroNameLengthIsBadRequest) {
+  auto a = connect();
   join(*a, "r");
   expect_status(call(*a, kRoom, kPublish, u8_bytes(0) + "payload"),
                 Status::kBadRequest);
   EXPECT_TRUE(no_push_pending(*a));
 }
 
-TEST(Room, PublishWithNameLengthBeyondBodyIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishWithNameLengthBeyondBodyIsBadRequest) {
+  auto a = connect();
   join(*a, "abcdef");
   // Declares 10 name bytes but carries 6.
   expect_status(call(*a, kRoom, kPublish, u8_bytes(10) + "abcdef"),
@@ -361,10 +316,8 @@ TEST(Room, PublishWithNameLengthBeyondBodyIsBadRequest) {
   EXPECT_TRUE(no_push_pending(*a));
 }
 
-TEST(Room, PublishWith255ByteNameIsDelivered) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, PublishWith255ByteNameIsDelivered) {
+  auto a = connect();
   uint64_t a_id = hello_id(*a);
   const std::string name(255, 'n');
   EXPECT_EQ(join(*a, name), 1u);
@@ -374,35 +327,29 @@ TEST(Room, PublishWith255ByteNameIsDelivered) {
 
 // ---- MEMBERS ----------------------------------------------------------------
 
-TEST(Room, MembersReturnsEveryMemberId) {
-  TestServer s;
-  s.start();
+TEST_F(Room, MembersReturnsEveryMemberId) {
   Clients cs;
   std::vector<uint64_t> want;
   for (int i = 0; i < 5; ++i) {
-    cs.push_back(s.connect());
+    cs.push_back(connect());
     want.push_back(hello_id(*cs.back()));
     join(*cs.back(), "r");
   }
   std::sort(want.begin(), want.end());
-  auto outsider = s.connect();
+  auto outsider = connect();
   EXPECT_EQ(members_of(*outsider, "r"), want);
 }
 
-TEST(Room, MembersOfUnknownRoomIsEmpty) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, MembersOfUnknownRoomIsEmpty) {
+  auto a = connect();
   Frame f = call(*a, kRoom, kMembers, "ghost");
   ASSERT_TRUE(f.ok()) << "status " << f.header.code;
   EXPECT_TRUE(f.body.empty());
 }
 
-TEST(Room, MembersAfterLeaveOmitsLeaver) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, MembersAfterLeaveOmitsLeaver) {
+  auto a = connect();
+  auto b = connect();
   uint64_t b_id = hello_id(*b);
   join(*a, "r");
   join(*b, "r");
@@ -412,41 +359,31 @@ TEST(Room, MembersAfterLeaveOmitsLeaver) {
 
 // ---- bad bodies and unknown ops ---------------------------------------------
 
-TEST(Room, JoinWithEmptyNameIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, JoinWithEmptyNameIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kRoom, kJoin, ""), Status::kBadRequest);
   EXPECT_EQ(info_value(*a, "rooms"), 0);
 }
 
-TEST(Room, JoinWith256ByteNameIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, JoinWith256ByteNameIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kRoom, kJoin, std::string(256, 'n')),
                 Status::kBadRequest);
   EXPECT_EQ(info_value(*a, "rooms"), 0);
 }
 
-TEST(Room, LeaveWithEmptyNameIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, LeaveWithEmptyNameIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kRoom, kLeave, ""), Status::kBadRequest);
 }
 
-TEST(Room, MembersWithEmptyNameIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, MembersWithEmptyNameIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kRoom, kMembers, ""), Status::kBadRequest);
 }
 
-TEST(Room, UnknownOpIsNoOp) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(Room, UnknownOpIsNoOp) {
+  auto a = connect();
   expect_status(call(*a, kRoom, 5, "r"), Status::kNoOp);
   expect_status(call(*a, kRoom, 0, "r"), Status::kNoOp);
   EXPECT_TRUE(ping_ok(*a));
@@ -454,11 +391,9 @@ TEST(Room, UnknownOpIsNoOp) {
 
 // ---- INFO and freeing -------------------------------------------------------
 
-TEST(Room, InfoCountsRoomsAndMemberships) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, InfoCountsRoomsAndMemberships) {
+  auto a = connect();
+  auto b = connect();
   EXPECT_EQ(info_value(*a, "rooms"), 0);
   EXPECT_EQ(info_value(*a, "room_members"), 0);
   join(*a, "x");
@@ -472,11 +407,9 @@ TEST(Room, InfoCountsRoomsAndMemberships) {
   EXPECT_EQ(info_value(*a, "room_members"), 2);
 }
 
-TEST(Room, EmptyRoomIsFreedWhenLastMemberLeaves) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(Room, EmptyRoomIsFreedWhenLastMemberLeaves) {
+  auto a = connect();
+  auto b = connect();
   join(*a, "r");
   join(*b, "r");
   ASSERT_TRUE(call(*a, kRoom, kLeave, "r").ok());
@@ -488,11 +421,9 @@ TEST(Room, EmptyRoomIsFreedWhenLastMemberLeaves) {
   EXPECT_EQ(join(*b, "r"), 1u);
 }
 
-TEST(Room, EmptyRoomsAreFreedWhenLastMemberDisconnects) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto watcher = s.connect();
+TEST_F(Room, EmptyRoomsAreFreedWhenLastMemberDisconnects) {
+  auto a = connect();
+  auto watcher = connect();
   join(*a, "r1");
   join(*a, "r2");
   join(*a, "r3");
@@ -505,11 +436,9 @@ TEST(Room, EmptyRoomsAreFreedWhenLastMemberDisconnects) {
 
 // ---- members that go away ---------------------------------------------------
 
-TEST(Room, MemberThatClosesCleanlyLeavesTheRoom) {
-  TestServer s;
-  s.start();
-  auto gone = s.connect();
-  auto stays = s.connect();
+TEST_F(Room, MemberThatClosesCleanlyLeavesTheRoom) {
+  auto gone = connect();
+  auto stays = connect();
   uint64_t stays_id = hello_id(*stays);
   join(*gone, "r");
   join(*stays, "r");
@@ -519,11 +448,9 @@ TEST(Room, MemberThatClosesCleanlyLeavesTheRoom) {
   EXPECT_EQ(publish(*stays, "r", "x"), 1u);
 }
 
-TEST(Room, MemberThatResetsLeavesTheRoom) {
-  TestServer s;
-  s.start();
-  auto gone = s.connect();
-  auto stays = s.connect();
+TEST_F(Room, MemberThatResetsLeavesTheRoom) {
+  auto gone = connect();
+  auto stays = connect();
   uint64_t stays_id = hello_id(*stays);
   join(*gone, "r");
   join(*stays, "r");
@@ -533,15 +460,14 @@ TEST(Room, MemberThatResetsLeavesTheRoom) {
   EXPECT_EQ(publish(*stays, "r", "x"), 1u);
 }
 
-TEST(Room, MemberClosedByIdleTimeoutLeavesTheRoom) {
+TEST_F(Room, MemberClosedByIdleTimeoutLeavesTheRoom) {
   Config cfg = test_config();
   cfg.idle_timeout_ms = 200;
-  TestServer s(cfg);
-  s.start();
-  auto idler = s.connect();
+  start_server(cfg);
+  auto idler = connect();
   Clients keep;
-  keep.push_back(s.connect());  // a member that keeps pinging
-  keep.push_back(s.connect());  // the publisher
+  keep.push_back(connect());  // a member that keeps pinging
+  keep.push_back(connect());  // the publisher
   uint64_t stays_id = hello_id(*keep[0]);
   uint64_t pub_id = hello_id(*keep[1]);
   join(*idler, "r");
@@ -555,11 +481,9 @@ TEST(Room, MemberClosedByIdleTimeoutLeavesTheRoom) {
   expect_room_push(expect_push(*keep[0]), "r", pub_id, "after");
 }
 
-TEST(Room, DisconnectTakesMemberOutOfEveryRoom) {
-  TestServer s;
-  s.start();
-  auto gone = s.connect();
-  auto stays = s.connect();
+TEST_F(Room, DisconnectTakesMemberOutOfEveryRoom) {
+  auto gone = connect();
+  auto stays = connect();
   uint64_t stays_id = hello_id(*stays);
   for (const char* r : {"a", "b", "c"}) {
     join(*gone, r);
@@ -575,25 +499,24 @@ TEST(Room, DisconnectTakesMemberOutOfEveryRoom) {
   }
 }
 
-TEST(Room, SlowMemberIsClosedWhileOthersReceiveEverything) {
+TEST_F(Room, SlowMemberIsClosedWhileOthersReceiveEverything) {
   raise_nofile(1024);
   Config cfg = test_config();
   cfg.max_output = 64 * 1024;
   cfg.max_frame = 64 * 1024;
-  TestServer s(cfg);
-  s.start();
+  start_server(cfg);
   constexpr uint32_t kGood = 100;
   constexpr size_t kFiller = 16 * 1024;
   constexpr uint64_t kMaxPublishes = 2000;
-  auto pub = s.connect();
+  auto pub = connect();
   uint64_t pub_id = hello_id(*pub);
   Clients good;
   for (uint32_t i = 0; i < kGood; ++i) {
-    good.push_back(s.connect());
+    good.push_back(connect());
     ASSERT_EQ(join(*good.back(), "r"), i + 1);
   }
   RawSocket slow;  // joins, then never reads
-  ASSERT_TRUE(slow.connect_v4(s.port(), 4096));
+  ASSERT_TRUE(slow.connect_v4(server().port(), 4096));
   const std::string j = request(kRoom, kJoin, 1, "r");
   ASSERT_EQ(slow.try_send(j), static_cast<ssize_t>(j.size()));
   ASSERT_TRUE(
@@ -691,30 +614,21 @@ TEST(Room, SlowMemberIsClosedWhileOthersReceiveEverything) {
 
 // ---- TELL (sys 6): the one-to-one counterpart of PUBLISH --------------------
 
-TEST(RoomTell, TellBetweenClientsCarriesSenderIdAndPayload) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(RoomTell, TellBetweenClientsCarriesSenderIdAndPayload) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   uint64_t b_id = hello_id(*b);
   const std::string payload("t\0ell", 5);
   Frame r = call(*a, kSys, kTell, u64_bytes(b_id) + payload);
   ASSERT_TRUE(r.ok()) << "status " << r.header.code << ": " << r.body;
   EXPECT_TRUE(r.body.empty());
-  Frame p = expect_push(*b);
-  EXPECT_EQ(p.header.kind, Kind::kPush);
-  EXPECT_EQ(p.header.service, kSys);
-  EXPECT_EQ(p.header.code, kTell);
-  EXPECT_EQ(p.header.session, 0u);
-  EXPECT_EQ(p.body, u64_bytes(a_id) + payload);
+  expect_push_frame(expect_push(*b), kSys, kTell, u64_bytes(a_id) + payload);
   EXPECT_TRUE(no_push_pending(*a)) << "the sender got its own TELL";
 }
 
-TEST(RoomTell, TellToSelfPushesToSender) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(RoomTell, TellToSelfPushesToSender) {
+  auto a = connect();
   uint64_t a_id = hello_id(*a);
   ASSERT_TRUE(call(*a, kSys, kTell, u64_bytes(a_id) + "me").ok());
   Frame p = expect_push(*a);
@@ -723,21 +637,17 @@ TEST(RoomTell, TellToSelfPushesToSender) {
   EXPECT_EQ(p.body, u64_bytes(a_id) + "me");
 }
 
-TEST(RoomTell, TellWithEmptyPayloadPushesSenderIdOnly) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(RoomTell, TellWithEmptyPayloadPushesSenderIdOnly) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   uint64_t b_id = hello_id(*b);
   ASSERT_TRUE(call(*a, kSys, kTell, u64_bytes(b_id)).ok());
   EXPECT_EQ(expect_push(*b).body, u64_bytes(a_id));
 }
 
-TEST(RoomTell, TellShorterThanTargetIdIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(RoomTell, TellShorterThanTargetIdIsBadRequest) {
+  auto a = connect();
   expect_status(call(*a, kSys, kTell, std::string(7, '\0')),
                 Status::kBadRequest);
   EXPECT_TRUE(ping_ok(*a));

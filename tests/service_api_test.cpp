@@ -207,9 +207,7 @@ TEST(ServiceApi, DisconnectOnIdleTimeoutReachesOnlySubscribedServices) {
   auto c = f.server.connect();
   uint64_t id = hello_id(*c);
   ASSERT_NE(id, 0u);
-  Frame g = read_any(*c);
-  EXPECT_EQ(g.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(g.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+  expect_goodbye(read_any(*c), Goodbye::kIdle);
   EXPECT_TRUE(eventually([&] { return f.watcher.saw(Event::kDisconnect, id); }))
       << "watcher got no DISCONNECT after idle timeout";
   EXPECT_EQ(f.watcher.count(Event::kDisconnect), 1u);
@@ -263,8 +261,7 @@ TEST(ServiceApi, ReplyDroppedWithoutAnswerIsInternal) {
   Fixture f;
   auto c = f.server.connect();
   Frame r = call(*c, kWatcherId, kDrop, "");
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.status(), Status::kInternal);
+  expect_status(r, Status::kInternal);
   EXPECT_TRUE(ping_ok(*c));
 }
 
@@ -277,8 +274,7 @@ TEST(ServiceApi, ReplyNeverCompletedTimesOutAndIsCounted) {
   const auto start = SteadyClock::now();
   Frame r = call(*c, kWatcherId, kHold, "", 3000);
   const int64_t took = elapsed_ms(start);
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.status(), Status::kTimeout);
+  expect_status(r, Status::kTimeout);
   EXPECT_GE(took, 80);
   EXPECT_LE(took, 2000);
   EXPECT_EQ(info_value(*c, "sessions_timed_out"), 1);
@@ -307,8 +303,7 @@ TEST(ServiceApi, KickSendsGoodbyeKickedAndCloses) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.body, "1");
   Frame g = read_any(*victim);
-  EXPECT_EQ(g.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(g.header.code, static_cast<uint16_t>(Goodbye::kKicked));
+  expect_goodbye(g, Goodbye::kKicked);
   EXPECT_EQ(g.body, "go away");
   EXPECT_TRUE(victim->wait_closed(3000));
   EXPECT_TRUE(eventually([&] { return f.watcher.saw(Event::kDisconnect, id); }));
@@ -415,9 +410,7 @@ TEST(ServiceApi, AsyncReplyReachesClientThatHalfClosed) {
   std::string err;
   ASSERT_TRUE(c->read_frame(&r, 3000, &err))
       << err << " (every REQUEST gets exactly one REPLY)";
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.header.session, 5u);
-  EXPECT_EQ(r.body, "late:hc");
+  expect_reply(r, 5u, "late:hc");
 }
 
 TEST(ServiceApi, HeldRequestOfUnmountedServiceGetsUnavailable) {
@@ -462,8 +455,7 @@ TEST(ServiceApi, ReplyAboveMaxFrameBecomesTooLarge) {
   Fixture f(cfg);
   auto c = f.server.connect();
   Frame r = call(*c, kWatcherId, kBig, "");
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.status(), Status::kTooLarge);
+  expect_status(r, Status::kTooLarge);
   EXPECT_LE(r.body.size(), 4096u);
   EXPECT_TRUE(ping_ok(*c));
 }
@@ -550,7 +542,5 @@ TEST(ServiceApi, DisconnectOnShutdownReachesSubscribedService) {
   f.server.stop();
   EXPECT_EQ(f.server.exit_code(), 0);
   EXPECT_TRUE(f.watcher.saw(Event::kDisconnect, id));
-  Frame g = read_any(*c);
-  EXPECT_EQ(g.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(g.header.code, static_cast<uint16_t>(Goodbye::kShutdown));
+  expect_goodbye(read_any(*c), Goodbye::kShutdown);
 }

@@ -14,10 +14,28 @@
 using namespace hazel;
 using namespace hazel::test;
 
-TEST(Stream, ThousandPipelinedPingsInOneWriteAreAnsweredInOrder) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+namespace {
+
+class Stream : public ServerTest {
+ protected:
+  // Starts a server with room for two clients and takes both places with
+  // `a` and `b`, each answering a PING.
+  void fill_two_client_server(std::unique_ptr<BlockingClient>& a,
+                              std::unique_ptr<BlockingClient>& b) {
+    Config cfg = test_config();
+    cfg.max_clients = 2;
+    start_server(cfg);
+    a = connect();
+    b = connect();
+    ASSERT_TRUE(ping_ok(*a));
+    ASSERT_TRUE(ping_ok(*b));
+  }
+};
+
+}  // namespace
+
+TEST_F(Stream, ThousandPipelinedPingsInOneWriteAreAnsweredInOrder) {
+  auto c = connect();
   constexpr uint32_t kN = 1000;
   std::string bytes;
   for (uint32_t i = 0; i < kN; ++i)
@@ -32,25 +50,18 @@ TEST(Stream, ThousandPipelinedPingsInOneWriteAreAnsweredInOrder) {
   }
 }
 
-TEST(Stream, FrameWrittenOneByteAtATimeIsAnswered) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, FrameWrittenOneByteAtATimeIsAnswered) {
+  auto c = connect();
   std::string req = request(0, 1, 5, "hello");
   for (char ch : req) {
     write_all(*c, std::string_view(&ch, 1));
     std::this_thread::sleep_for(Ms(2));
   }
-  Frame f = read_any(*c);
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.header.session, 5u);
-  EXPECT_EQ(f.body, "hello");
+  expect_reply(read_any(*c), 5u, "hello");
 }
 
-TEST(Stream, TwoFramesSplitAtEveryBytePositionAreBothAnswered) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, TwoFramesSplitAtEveryBytePositionAreBothAnswered) {
+  auto c = connect();
   uint32_t session = 100;
   const std::string probe = request(0, 1, 0, "ab") + request(1, 1, 0, "xyz");
   for (size_t k = 1; k < probe.size(); ++k) {
@@ -73,10 +84,8 @@ TEST(Stream, TwoFramesSplitAtEveryBytePositionAreBothAnswered) {
   }
 }
 
-TEST(Stream, ZeroLengthBodyIsAnswered) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, ZeroLengthBodyIsAnswered) {
+  auto c = connect();
   Frame f = call(*c, 0, 1, "");
   EXPECT_TRUE(f.ok());
   EXPECT_EQ(f.header.length, 0u);
@@ -86,12 +95,11 @@ TEST(Stream, ZeroLengthBodyIsAnswered) {
   EXPECT_TRUE(e.body.empty());
 }
 
-TEST(Stream, BodyOfExactlyMaxFrameIsAccepted) {
+TEST_F(Stream, BodyOfExactlyMaxFrameIsAccepted) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   std::string body(4096, '\0');
   for (size_t i = 0; i < body.size(); ++i)
     body[i] = static_cast<char>(i * 7 + 1);
@@ -103,10 +111,8 @@ TEST(Stream, BodyOfExactlyMaxFrameIsAccepted) {
   EXPECT_EQ(e.body, body);
 }
 
-TEST(Stream, BodyOfExactlyDefaultMaxFrameIsAccepted) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, BodyOfExactlyDefaultMaxFrameIsAccepted) {
+  auto c = connect();
   std::string body(kDefaultMaxFrame, 'm');
   body.front() = 'A';
   body.back() = 'Z';
@@ -115,17 +121,15 @@ TEST(Stream, BodyOfExactlyDefaultMaxFrameIsAccepted) {
   EXPECT_EQ(f.body, body);
 }
 
-TEST(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
+TEST_F(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
   constexpr size_t kClients = 500;
   // Each connection costs two descriptors here (client and server side).
   rlim_t lim = raise_nofile(4096);
   ASSERT_GE(lim, rlim_t{2 * kClients + 64}) << "RLIMIT_NOFILE too low: " << lim;
-  TestServer s;
-  s.start();
   std::vector<std::unique_ptr<BlockingClient>> cs;
   cs.reserve(kClients);
   for (size_t i = 0; i < kClients; ++i) {
-    cs.push_back(s.connect());
+    cs.push_back(connect());
     ASSERT_TRUE(cs.back()->connected()) << "client " << i;
   }
   // All requests are in flight before any reply is read.
@@ -144,16 +148,15 @@ TEST(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
 // A client that floods requests and never reads its replies is held back
 // (its requests wait once its output piles up) and, its output unread for
 // the idle timeout, closed — while others keep being served.
-TEST(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
+TEST_F(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
   Config cfg = test_config();
   cfg.max_output = 256 * 1024;
   cfg.idle_timeout_ms = 500;
-  TestServer s(cfg);
-  s.start();
-  auto other = s.connect();
+  start_server(cfg);
+  auto other = connect();
   ASSERT_TRUE(ping_ok(*other));
   RawSocket slow;
-  ASSERT_TRUE(slow.connect_v4(s.port(), 4096)) << strerror(errno);
+  ASSERT_TRUE(slow.connect_v4(server().port(), 4096)) << strerror(errno);
   const std::string req = request(1, 1, 1, std::string(64 * 1024, 's'));
   size_t off = 0;
   int pings = 0;
@@ -180,12 +183,11 @@ TEST(Stream, SlowReaderIsClosedWhileOthersKeepBeingServed) {
 
 // Replies to one burst of pipelined requests may add up to far more than
 // --max-output: a client that reads gets every one of them, in order.
-TEST(Stream, ReadingClientGetsPipelinedRepliesBeyondTheOutputLimit) {
+TEST_F(Stream, ReadingClientGetsPipelinedRepliesBeyondTheOutputLimit) {
   Config cfg = test_config();
   cfg.max_output = 64 * 1024;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   const std::string body(60 * 1024, 'v');
   std::string burst;
   constexpr uint32_t kN = 40;  // 2.4 MB of replies against a 64 KiB limit
@@ -203,55 +205,48 @@ TEST(Stream, ReadingClientGetsPipelinedRepliesBeyondTheOutputLimit) {
 }
 
 // One answer larger than --max-output still goes to a client that reads.
-TEST(Stream, SingleReplyLargerThanTheOutputLimitIsDelivered) {
+TEST_F(Stream, SingleReplyLargerThanTheOutputLimitIsDelivered) {
   Config cfg = test_config();
   cfg.max_output = 64 * 1024;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   const std::string body(100 * 1024, 'w');
   Frame f = call(*c, 1, 1, body);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f.body, body);
 }
 
-TEST(Stream, IdleClientGetsGoodbyeIdleThenClose) {
+TEST_F(Stream, IdleClientGetsGoodbyeIdleThenClose) {
   Config cfg = test_config();
   cfg.idle_timeout_ms = 200;
-  TestServer s(cfg);
-  s.start();
+  start_server(cfg);
   const auto start = SteadyClock::now();
-  auto c = s.connect();
+  auto c = connect();
   Frame f = read_any(*c, 3000);
   const int64_t took = elapsed_ms(start);
-  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+  expect_goodbye(f, Goodbye::kIdle);
   EXPECT_GE(took, 150) << "GOODBYE IDLE came too early";
   EXPECT_LE(took, 2000) << "GOODBYE IDLE came too late";
   EXPECT_TRUE(c->wait_closed(3000));
 }
 
-TEST(Stream, IdleTimeoutCountsFromLastInput) {
+TEST_F(Stream, IdleTimeoutCountsFromLastInput) {
   Config cfg = test_config();
   cfg.idle_timeout_ms = 200;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   std::this_thread::sleep_for(Ms(120));
   ASSERT_TRUE(ping_ok(*c));
   const auto after_ping = SteadyClock::now();
-  Frame f = read_any(*c, 3000);
-  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kIdle));
+  expect_goodbye(read_any(*c, 3000), Goodbye::kIdle);
   EXPECT_GE(elapsed_ms(after_ping), 150) << "idle clock not reset by input";
 }
 
-TEST(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
+TEST_F(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
   Config cfg = test_config();
   cfg.idle_timeout_ms = 200;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   const auto start = SteadyClock::now();
   while (elapsed_ms(start) < 600) {
     ASSERT_TRUE(ping_ok(*c, 1000)) << "dropped after " << elapsed_ms(start)
@@ -262,40 +257,26 @@ TEST(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(Stream, ThirdConnectionOverMaxClientsGetsGoodbyeFull) {
-  Config cfg = test_config();
-  cfg.max_clients = 2;
-  TestServer s(cfg);
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
-  ASSERT_TRUE(ping_ok(*a));
-  ASSERT_TRUE(ping_ok(*b));
-  auto c = s.connect();
-  Frame f = read_any(*c);
-  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kFull));
+TEST_F(Stream, ThirdConnectionOverMaxClientsGetsGoodbyeFull) {
+  std::unique_ptr<BlockingClient> a, b;
+  ASSERT_NO_FATAL_FAILURE(fill_two_client_server(a, b));
+  auto c = connect();
+  expect_goodbye(read_any(*c), Goodbye::kFull);
   EXPECT_TRUE(c->wait_closed(3000));
   EXPECT_TRUE(ping_ok(*a));
   EXPECT_TRUE(ping_ok(*b));
 }
 
-TEST(Stream, SlotFreedUnderMaxClientsIsUsableAgain) {
-  Config cfg = test_config();
-  cfg.max_clients = 2;
-  TestServer s(cfg);
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
-  ASSERT_TRUE(ping_ok(*a));
-  ASSERT_TRUE(ping_ok(*b));
+TEST_F(Stream, SlotFreedUnderMaxClientsIsUsableAgain) {
+  std::unique_ptr<BlockingClient> a, b;
+  ASSERT_NO_FATAL_FAILURE(fill_two_client_server(a, b));
   b->close();
   ASSERT_TRUE(eventually([&] { return info_value(*a, "clients") == 1; }));
-  auto c = s.connect();
+  auto c = connect();
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(Stream, Ipv6LoopbackBindServesClients) {
+TEST_F(Stream, Ipv6LoopbackBindServesClients) {
   {
     int fd = socket(AF_INET6, SOCK_STREAM, 0);
     if (fd < 0) GTEST_SKIP() << "no IPv6 sockets: " << strerror(errno);
@@ -310,22 +291,19 @@ TEST(Stream, Ipv6LoopbackBindServesClients) {
   }
   Config cfg = test_config();
   cfg.bind = "::1";
-  TestServer s(cfg);
-  s.start();
-  ASSERT_NE(s.port(), 0);
+  start_server(cfg);
+  ASSERT_NE(server().port(), 0);
   BlockingClient c;
   std::string err;
-  ASSERT_TRUE(c.connect("::1", s.port(), &err)) << err;
+  ASSERT_TRUE(c.connect("::1", server().port(), &err)) << err;
   EXPECT_TRUE(ping_ok(c));
   // Bound to ::1 only: the IPv4 loopback is not served.
   BlockingClient v4;
-  EXPECT_FALSE(v4.connect("127.0.0.1", s.port(), &err, 500));
+  EXPECT_FALSE(v4.connect("127.0.0.1", server().port(), &err, 500));
 }
 
-TEST(Stream, HalfCloseAfterPipelinedRequestsStillGetsEveryReply) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, HalfCloseAfterPipelinedRequestsStillGetsEveryReply) {
+  auto c = connect();
   std::string bytes;
   for (uint32_t i = 0; i < 100; ++i) bytes += request(0, 1, i, "h");
   write_all(*c, bytes);
@@ -351,7 +329,7 @@ class Staller final : public Service {
 };
 }  // namespace
 
-TEST(Stream, ClientThatWritesBeforeAcceptOverMaxClientsSeesGoodbyeFull) {
+TEST_F(Stream, ClientThatWritesBeforeAcceptOverMaxClientsSeesGoodbyeFull) {
   Config cfg = test_config();
   cfg.max_clients = 1;
   Staller staller;
@@ -372,14 +350,11 @@ TEST(Stream, ClientThatWritesBeforeAcceptOverMaxClientsSeesGoodbyeFull) {
   ASSERT_TRUE(c->read_frame(&f, 3000, &err))
       << err << " (GOODBYE FULL lost: the server closed with unread input, "
       << "so the kernel sent RST)";
-  EXPECT_EQ(f.header.kind, Kind::kGoodbye);
-  EXPECT_EQ(f.header.code, static_cast<uint16_t>(Goodbye::kFull));
+  expect_goodbye(f, Goodbye::kFull);
 }
 
-TEST(Stream, PipelinedFramesStraddlingReadChunksAreAnswered) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Stream, PipelinedFramesStraddlingReadChunksAreAnswered) {
+  auto c = connect();
   // ~300 KB in one write: the server's reads cut frames at arbitrary points.
   constexpr uint32_t kN = 300;
   std::string bytes;
@@ -393,12 +368,11 @@ TEST(Stream, PipelinedFramesStraddlingReadChunksAreAnswered) {
   }
 }
 
-TEST(Stream, MaxLengthFramesSplitAcrossWritesAreAnswered) {
+TEST_F(Stream, MaxLengthFramesSplitAcrossWritesAreAnswered) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   std::string body(4096, 'q');
   body.front() = '<';
   body.back() = '>';
@@ -420,12 +394,11 @@ TEST(Stream, MaxLengthFramesSplitAcrossWritesAreAnswered) {
   }
 }
 
-TEST(Stream, RandomFramesInRandomChunksAreAllAnswered) {
+TEST_F(Stream, RandomFramesInRandomChunksAreAllAnswered) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
+  start_server(cfg);
+  auto c = connect();
   std::mt19937 rng(12345);
   constexpr uint32_t kN = 300;
   std::vector<std::string> bodies;

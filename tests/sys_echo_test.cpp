@@ -5,22 +5,23 @@
 
 using namespace hazel;
 using hazel::test::call;
-using hazel::test::TestServer;
+using hazel::test::ServerTest;
 
-TEST(Sys, PingEchoesBody) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+namespace {
+class Sys : public ServerTest {};
+class Echo : public ServerTest {};
+}  // namespace
+
+TEST_F(Sys, PingEchoesBody) {
+  auto c = connect();
   Frame f = call(*c, 0, 1, "abc");
   EXPECT_EQ(f.header.kind, Kind::kReply);
   EXPECT_EQ(f.status(), Status::kOk);
   EXPECT_EQ(f.body, "abc");
 }
 
-TEST(Sys, HelloReportsClientIdAndLimits) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Sys, HelloReportsClientIdAndLimits) {
+  auto c = connect();
   Frame f = call(*c, 0, 2, "");
   ASSERT_TRUE(f.ok());
   EXPECT_NE(f.body.find("protocol=1\n"), std::string::npos);
@@ -31,10 +32,8 @@ TEST(Sys, HelloReportsClientIdAndLimits) {
   EXPECT_NE(f.body.find("idle_timeout_ms=60000\n"), std::string::npos);
 }
 
-TEST(Echo, EchoReturnsBody) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(Echo, EchoReturnsBody) {
+  auto c = connect();
   Frame f = call(*c, 1, 1, std::string("a\0b", 3));
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f.body, std::string("a\0b", 3));

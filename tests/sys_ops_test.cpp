@@ -13,48 +13,33 @@ using namespace hazel::test;
 
 namespace {
 
-constexpr uint16_t kSys = 0;
-constexpr uint16_t kEcho = 1;
-constexpr uint16_t kPing = 1;
-constexpr uint16_t kResolve = 3;
-constexpr uint16_t kServices = 4;
-constexpr uint16_t kInfo = 5;
-constexpr uint16_t kTell = 6;
+class SysOps : public ServerTest {};
 
 }  // namespace
 
-TEST(SysOps, ResolveEchoReturnsU16One) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ResolveEchoReturnsU16One) {
+  auto c = connect();
   Frame f = call(*c, kSys, kResolve, "echo");
   ASSERT_TRUE(f.ok()) << f.body;
   EXPECT_EQ(f.body, std::string("\x00\x01", 2));
 }
 
-TEST(SysOps, ResolveSysReturnsU16Zero) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ResolveSysReturnsU16Zero) {
+  auto c = connect();
   Frame f = call(*c, kSys, kResolve, "sys");
   ASSERT_TRUE(f.ok()) << f.body;
   EXPECT_EQ(f.body, std::string("\x00\x00", 2));
 }
 
-TEST(SysOps, ResolveUnknownNameIsNotFound) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ResolveUnknownNameIsNotFound) {
+  auto c = connect();
   Frame f = call(*c, kSys, kResolve, "no-such-service");
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.status(), Status::kNotFound);
+  expect_status(f, Status::kNotFound);
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(SysOps, ServicesListsIdAndNameLines) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ServicesListsIdAndNameLines) {
+  auto c = connect();
   Frame f = call(*c, kSys, kServices, "");
   ASSERT_TRUE(f.ok()) << f.body;
   ASSERT_FALSE(f.body.empty());
@@ -76,10 +61,8 @@ TEST(SysOps, ServicesListsIdAndNameLines) {
   }
 }
 
-TEST(SysOps, InfoHasEveryRequiredKeyWithNumericValue) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, InfoHasEveryRequiredKeyWithNumericValue) {
+  auto c = connect();
   Frame f = call(*c, kSys, kInfo, "");
   ASSERT_TRUE(f.ok()) << f.body;
   ASSERT_FALSE(f.body.empty());
@@ -99,13 +82,11 @@ TEST(SysOps, InfoHasEveryRequiredKeyWithNumericValue) {
   EXPECT_EQ(m["workers"], "1");
 }
 
-TEST(SysOps, InfoClientsCountsOpenConnections) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(SysOps, InfoClientsCountsOpenConnections) {
+  auto a = connect();
   EXPECT_EQ(info_value(*a, "clients"), 1);
-  auto b = s.connect();
-  auto c = s.connect();
+  auto b = connect();
+  auto c = connect();
   ASSERT_TRUE(ping_ok(*b));
   ASSERT_TRUE(ping_ok(*c));
   EXPECT_EQ(info_value(*a, "clients"), 3);
@@ -116,11 +97,9 @@ TEST(SysOps, InfoClientsCountsOpenConnections) {
   EXPECT_EQ(info_value(*a, "clients_total"), 3);
 }
 
-TEST(SysOps, TellDeliversPushWithSenderIdAndPayload) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(SysOps, TellDeliversPushWithSenderIdAndPayload) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   uint64_t b_id = hello_id(*b);
   ASSERT_NE(a_id, 0u);
@@ -131,28 +110,19 @@ TEST(SysOps, TellDeliversPushWithSenderIdAndPayload) {
   Frame p;
   std::string err;
   ASSERT_TRUE(b->next_push(&p, 3000, &err)) << err;
-  EXPECT_EQ(p.header.kind, Kind::kPush);
-  EXPECT_EQ(p.header.service, 0);
-  EXPECT_EQ(p.header.code, 6);
-  EXPECT_EQ(p.header.session, 0u);
-  EXPECT_EQ(p.body, u64_bytes(a_id) + std::string("hi\0x", 4));
+  expect_push_frame(p, kSys, kTell, u64_bytes(a_id) + std::string("hi\0x", 4));
 }
 
-TEST(SysOps, TellToUnknownClientIsNotFound) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(SysOps, TellToUnknownClientIsNotFound) {
+  auto a = connect();
   Frame r = call(*a, kSys, kTell, u64_bytes(0xDEADBEEF12345ull) + "x");
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.status(), Status::kNotFound);
+  expect_status(r, Status::kNotFound);
   EXPECT_TRUE(ping_ok(*a));
 }
 
-TEST(SysOps, TellToDisconnectedClientIsNotFound) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(SysOps, TellToDisconnectedClientIsNotFound) {
+  auto a = connect();
+  auto b = connect();
   uint64_t b_id = hello_id(*b);
   b->close();
   EXPECT_TRUE(eventually([&] { return info_value(*a, "clients") == 1; }));
@@ -160,61 +130,44 @@ TEST(SysOps, TellToDisconnectedClientIsNotFound) {
   EXPECT_EQ(r.status(), Status::kNotFound);
 }
 
-TEST(SysOps, TellWithBodyShorterThanEightBytesIsBadRequest) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
+TEST_F(SysOps, TellWithBodyShorterThanEightBytesIsBadRequest) {
+  auto a = connect();
   Frame r = call(*a, kSys, kTell, std::string(7, '\0'));
-  EXPECT_EQ(r.header.kind, Kind::kReply);
-  EXPECT_EQ(r.status(), Status::kBadRequest);
+  expect_status(r, Status::kBadRequest);
   Frame e = call(*a, kSys, kTell, "");
   EXPECT_EQ(e.status(), Status::kBadRequest);
   EXPECT_TRUE(ping_ok(*a));
 }
 
-TEST(SysOps, EchoSendComesBackAsPushOneOne) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, EchoSendComesBackAsPushOneOne) {
+  auto c = connect();
   std::string err;
   ASSERT_TRUE(c->send(kEcho, 1, std::string("one\0way", 7), &err)) << err;
   Frame p;
   ASSERT_TRUE(c->next_push(&p, 3000, &err)) << err;
-  EXPECT_EQ(p.header.kind, Kind::kPush);
-  EXPECT_EQ(p.header.service, kEcho);
-  EXPECT_EQ(p.header.code, 1);
-  EXPECT_EQ(p.header.session, 0u);
-  EXPECT_EQ(p.body, std::string("one\0way", 7));
+  expect_push_frame(p, kEcho, 1, std::string("one\0way", 7));
 }
 
-TEST(SysOps, UnknownSysOpIsNoOpAndConnectionStaysUsable) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, UnknownSysOpIsNoOpAndConnectionStaysUsable) {
+  auto c = connect();
   Frame f = call(*c, kSys, 999, "x");
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.status(), Status::kNoOp);
+  expect_status(f, Status::kNoOp);
   EXPECT_EQ(f.header.service, kSys);
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(SysOps, UnknownEchoOpIsNoOpAndConnectionStaysUsable) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, UnknownEchoOpIsNoOpAndConnectionStaysUsable) {
+  auto c = connect();
   Frame f = call(*c, kEcho, 2, "x");
   EXPECT_EQ(f.status(), Status::kNoOp);
   EXPECT_EQ(f.header.service, kEcho);
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(SysOps, UnknownServiceIsNoServiceWithServiceCopied) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, UnknownServiceIsNoServiceWithServiceCopied) {
+  auto c = connect();
   Frame f = call(*c, 777, 1, "x");
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.status(), Status::kNoService);
+  expect_status(f, Status::kNoService);
   EXPECT_EQ(f.header.service, 777);
   Frame g = call(*c, 0xFFFF, 1, "");
   EXPECT_EQ(g.status(), Status::kNoService);
@@ -222,13 +175,11 @@ TEST(SysOps, UnknownServiceIsNoServiceWithServiceCopied) {
   EXPECT_TRUE(ping_ok(*c));
 }
 
-TEST(SysOps, ClientIdsAreDistinctAndNeverZero) {
-  TestServer s;
-  s.start();
+TEST_F(SysOps, ClientIdsAreDistinctAndNeverZero) {
   std::set<uint64_t> seen;
   std::vector<std::unique_ptr<BlockingClient>> open;
   for (int i = 0; i < 30; ++i) {
-    auto c = s.connect();
+    auto c = connect();
     uint64_t id = hello_id(*c);
     EXPECT_NE(id, 0u);
     EXPECT_TRUE(seen.insert(id).second) << "id " << id << " reused";
@@ -238,10 +189,8 @@ TEST(SysOps, ClientIdsAreDistinctAndNeverZero) {
   EXPECT_EQ(seen.size(), 30u);
 }
 
-TEST(SysOps, ReplyCarriesRequestSessionIncludingZeroAndMax) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ReplyCarriesRequestSessionIncludingZeroAndMax) {
+  auto c = connect();
   for (uint32_t session : {0u, 1u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFu}) {
     write_all(*c, request(kSys, kPing, session, "s"));
     Frame f = read_any(*c);
@@ -253,10 +202,8 @@ TEST(SysOps, ReplyCarriesRequestSessionIncludingZeroAndMax) {
   }
 }
 
-TEST(SysOps, ReplyCarriesRequestServiceAndSessionForEcho) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, ReplyCarriesRequestServiceAndSessionForEcho) {
+  auto c = connect();
   write_all(*c, request(kEcho, 1, 0xFFFFFFFFu, "e"));
   Frame f = read_any(*c);
   EXPECT_EQ(f.header.kind, Kind::kReply);
@@ -271,11 +218,9 @@ TEST(SysOps, ReplyCarriesRequestServiceAndSessionForEcho) {
   EXPECT_EQ(g.header.session, 0u);
 }
 
-TEST(SysOps, TellAsSendDeliversPushAndAnswersNothing) {
-  TestServer s;
-  s.start();
-  auto a = s.connect();
-  auto b = s.connect();
+TEST_F(SysOps, TellAsSendDeliversPushAndAnswersNothing) {
+  auto a = connect();
+  auto b = connect();
   uint64_t a_id = hello_id(*a);
   uint64_t b_id = hello_id(*b);
   std::string err;
@@ -292,36 +237,28 @@ TEST(SysOps, TellAsSendDeliversPushAndAnswersNothing) {
   EXPECT_EQ(f.header.session, 42u);
 }
 
-TEST(SysOps, PingAsSendAnswersNothing) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, PingAsSendAnswersNothing) {
+  auto c = connect();
   std::string err;
   ASSERT_TRUE(c->send(kSys, kPing, "one-way", &err)) << err;
   write_all(*c, request(kSys, kPing, 43, "two-way"));
-  Frame f = read_any(*c);
-  EXPECT_EQ(f.header.kind, Kind::kReply);
-  EXPECT_EQ(f.header.session, 43u);
-  EXPECT_EQ(f.body, "two-way");
+  expect_reply(read_any(*c), 43u, "two-way");
 }
 
-TEST(SysOps, HelloReflectsConfiguredLimits) {
+TEST_F(SysOps, HelloReflectsConfiguredLimits) {
   Config cfg = test_config();
   cfg.max_frame = 4096;
   cfg.idle_timeout_ms = 0;
-  TestServer s(cfg);
-  s.start();
-  auto c = s.connect();
-  Frame f = call(*c, kSys, 2, "");
+  start_server(cfg);
+  auto c = connect();
+  Frame f = call(*c, kSys, kHello, "");
   ASSERT_TRUE(f.ok());
   EXPECT_NE(f.body.find("max_frame=4096\n"), std::string::npos) << f.body;
   EXPECT_NE(f.body.find("idle_timeout_ms=0\n"), std::string::npos) << f.body;
 }
 
-TEST(SysOps, InfoFrameCountersGrowWithTraffic) {
-  TestServer s;
-  s.start();
-  auto c = s.connect();
+TEST_F(SysOps, InfoFrameCountersGrowWithTraffic) {
+  auto c = connect();
   int64_t in0 = info_value(*c, "frames_in");
   int64_t out0 = info_value(*c, "frames_out");
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(ping_ok(*c));

@@ -60,6 +60,25 @@ class TestServer {
   int exit_code_ = -1;
 };
 
+// A fixture for tests against one server: the first connect() (or server())
+// starts it with test_config(); call start_server(cfg) first for another
+// configuration. The server outlives the test body's clients.
+class ServerTest : public ::testing::Test {
+ protected:
+  void start_server(Config cfg = test_config()) {
+    server_ = std::make_unique<TestServer>(std::move(cfg));
+    server_->start();
+  }
+  TestServer& server() {
+    if (!server_) start_server();
+    return *server_;
+  }
+  std::unique_ptr<BlockingClient> connect() { return server().connect(); }
+
+ private:
+  std::unique_ptr<TestServer> server_;
+};
+
 // Calls and expects a REPLY (any status); returns it.
 inline Frame call(BlockingClient& c, uint16_t service, uint16_t op,
                   std::string_view body, int timeout_ms = 3000) {
