@@ -27,6 +27,9 @@ constexpr const char* kUsage =
     "                           as slow (default 16777216)\n"
     "      --max-clients N      connections served at once (default 100000)\n"
     "      --max-sessions N     requests pending at once (default 100000)\n"
+    "      --max-client-sessions N\n"
+    "                           requests of one client pending at once\n"
+    "                           (default 4096)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
     "      --version            print the version and exit\n";
@@ -101,6 +104,9 @@ int main(int argc, char** argv) {
       cfg.max_clients = static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "--max-sessions") {
       cfg.max_sessions = static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
+    } else if (a == "--max-client-sessions") {
+      cfg.max_client_sessions =
+          static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "--log-level") {
       cfg.log_level = parse_level(value());
     } else {

@@ -235,6 +235,10 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
     if (s == nullptr) {
       std::string why = "no service " + std::to_string(h.service);
       send_reply(c.id(), h.service, h.session, Status::kNoService, why);
+    } else if (c.async_pending >= cfg_.max_client_sessions) {
+      // One client must not fill the session table for everyone.
+      send_reply(c.id(), h.service, h.session, Status::kBusy,
+                 "too many requests of this client pending");
     } else {
       core_.handle_request(*s, req, h.session);
     }

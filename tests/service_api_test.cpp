@@ -449,6 +449,26 @@ TEST(ServiceApi, RequestsOverMaxSessionsGetBusyAndConnectionStaysUsable) {
   EXPECT_TRUE(ping_ok(*c));
 }
 
+TEST(ServiceApi, OneClientOverItsSessionQuotaGetsBusyWhileOthersAreServed) {
+  Config cfg = test_config();
+  cfg.max_client_sessions = 2;
+  cfg.request_timeout_ms = 300;
+  Fixture f(cfg);
+  auto greedy = f.server.connect();
+  write_all(*greedy, request(kWatcherId, kHold, 1, "") +
+                         request(kWatcherId, kHold, 2, "") +
+                         request(kWatcherId, kHold, 3, ""));
+  Frame busy = read_any(*greedy);
+  EXPECT_EQ(busy.header.session, 3u);
+  EXPECT_EQ(busy.status(), Status::kBusy);
+  // Another client still gets its requests held (answered TIMEOUT later).
+  auto other = f.server.connect();
+  write_all(*other, request(kWatcherId, kHold, 7, ""));
+  Frame t = read_any(*other);
+  EXPECT_EQ(t.header.session, 7u);
+  EXPECT_EQ(t.status(), Status::kTimeout);
+}
+
 TEST(ServiceApi, ReplyAboveMaxFrameBecomesTooLarge) {
   Config cfg = test_config();
   cfg.max_frame = 4096;

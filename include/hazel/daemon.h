@@ -31,6 +31,7 @@ struct Config {
   size_t max_output = size_t{16} << 20;        // pending output per client
   uint32_t max_clients = 100000;               // over it: GOODBYE FULL
   uint32_t max_sessions = 100000;              // over it: BUSY
+  uint32_t max_client_sessions = 4096;         // per client, answered later
   uint32_t request_timeout_ms = 5000;          // async replies and call()
   uint32_t shutdown_flush_ms = 2000;           // output flush at stop
   LogLevel log_level = LogLevel::kInfo;
