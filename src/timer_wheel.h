@@ -1,7 +1,7 @@
-// TimerWheel: a hierarchical timing wheel in the style of skynet's timer and
-// the Linux kernel's old cascade wheel. Pure: it never reads a clock; the
-// owner calls advance(now) with its own tick count (the loop uses 1 tick =
-// 1 ms of CLOCK_MONOTONIC), so tests drive it with a fake `now`.
+// TimerWheel: a hierarchical timing wheel with cascading levels. Pure: it
+// never reads a clock; the owner calls advance(now) with its own tick count
+// (the loop uses 1 tick = 1 ms of CLOCK_MONOTONIC), so tests drive it with
+// a fake `now`.
 //
 //   near_[256]          expire within the current 256-tick block
 //   level_[0][64]       same 2^14-tick block          (bits  8..13 pick slot)
