@@ -60,7 +60,9 @@ void TimerWheel::place(TimerNode* n) {
     return;
   }
   if ((t | kNearMask) == (current_ | kNearMask)) {
-    list_push(&near_[t & kNearMask], n);
+    size_t slot = static_cast<size_t>(t & kNearMask);
+    list_push(&near_[slot], n);
+    near_bits_[slot >> 6] |= uint64_t{1} << (slot & 63);
     return;
   }
   uint64_t mask = uint64_t{1} << (kNearBits + kLevelBits);
@@ -85,6 +87,11 @@ void TimerWheel::cancel(TimerNode* n) {
   if (!n->armed()) return;
   list_unlink(n);
   --size_;
+  // The node may have sat in a level list instead; either way a near slot
+  // found empty has its bit cleared, which keeps the map exact.
+  size_t slot = static_cast<size_t>(n->expire & kNearMask);
+  if (list_empty(&near_[slot]))
+    near_bits_[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
 }
 
 void TimerWheel::cascade(int level, size_t slot) {
@@ -130,7 +137,9 @@ size_t TimerWheel::advance(uint64_t now) {
       time >>= kLevelBits;
       ++level;
     }
-    fire_list(&near_[ct & kNearMask], &fired);
+    size_t slot = static_cast<size_t>(ct & kNearMask);
+    near_bits_[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
+    fire_list(&near_[slot], &fired);  // re-adds set the bit again
     // Timers that callbacks added for this tick fire in this tick too, in one
     // pass: what that pass adds for the current tick fires one tick later,
     // so a timer re-arming itself with no delay cannot spin.
@@ -142,9 +151,13 @@ size_t TimerWheel::advance(uint64_t now) {
 uint64_t TimerWheel::next_timeout() const {
   if (size_ == 0) return UINT64_MAX;
   if (!list_empty(&due_)) return 0;
+  // First occupied near slot after the current one, from the bit map.
   size_t pos = static_cast<size_t>(current_ & kNearMask);
-  for (size_t i = pos + 1; i < kNear; ++i)
-    if (!list_empty(&near_[i])) return i - pos;
+  for (size_t i = pos + 1; i < kNear;) {
+    uint64_t word = near_bits_[i >> 6] >> (i & 63);
+    if (word != 0) return i + static_cast<size_t>(__builtin_ctzll(word)) - pos;
+    i = (i | 63) + 1;
+  }
   return kNear - pos;  // the next cascade may bring timers down
 }
 

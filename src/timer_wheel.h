@@ -73,6 +73,7 @@ class TimerWheel {
   void fire_list(TimerNode* head, size_t* fired);
 
   TimerNode near_[kNear];
+  uint64_t near_bits_[kNear / 64] = {};  // bit i: near_[i] is not empty
   TimerNode level_[kLevels][kLevelSlots];
   TimerNode due_;  // added with an expire already reached
   uint64_t current_;

@@ -497,6 +497,32 @@ TEST(TimerWheel, NextTimeoutIsExactForNearTimer) {
   EXPECT_EQ(wheel.next_timeout(), 70u);
 }
 
+TEST(TimerWheel, NextTimeoutForgetsCancelledNearTimers) {
+  TimerWheel wheel(0);
+  wheel.advance(100);
+  Probe a(wheel, 1), b(wheel, 2), far(wheel, 3);
+  wheel.add(&a.node, 110);
+  wheel.add(&b.node, 190);
+  wheel.add(&far.node, 100 + 100000);  // in a level, not the near wheel
+  EXPECT_EQ(wheel.next_timeout(), 10u);
+  wheel.cancel(&a.node);
+  EXPECT_EQ(wheel.next_timeout(), 90u);
+  wheel.cancel(&b.node);
+  EXPECT_EQ(wheel.next_timeout(), 256u - 100u);  // up to the next cascade
+}
+
+TEST(TimerWheel, NextTimeoutSeesATimerReArmedIntoTheSlotBeingFired) {
+  TimerWheel wheel(0);
+  Probe p(wheel, 1);
+  p.then = [](Probe* self) {
+    self->wheel->add(&self->node, self->wheel->current() + 64);
+  };
+  wheel.add(&p.node, 10);
+  wheel.advance(10);
+  ASSERT_EQ(p.fires, 1);
+  EXPECT_EQ(wheel.next_timeout(), 64u);
+}
+
 TEST(TimerWheel, NextTimeoutIsExactForTimerInNextNearBlock) {
   TimerWheel wheel(0);
   wheel.advance(250);
