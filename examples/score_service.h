@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "hazel/builtins.h"
 #include "hazel/service.h"
 
 class ScoreService : public hazel::Service {
@@ -24,7 +25,7 @@ class ScoreService : public hazel::Service {
     if (req.body.empty() || req.body.size() > 500)
       return reply.error(hazel::Status::kBadRequest, "player name: 1..500 bytes");
 
-    // kv INCR (service 2, op 4): u16 key length, key, i64 delta.
+    // kv INCR: u16 key length, key, i64 delta.
     std::string key = "score:" + std::string(req.body);
     std::string incr;
     hazel::append_u16(incr, static_cast<uint16_t>(key.size()));
@@ -32,7 +33,7 @@ class ScoreService : public hazel::Service {
     hazel::append_u64(incr, 1);
 
     // The reply handle moves into the callback: we answer asynchronously.
-    ctx().call(2, 4, incr, kv_timeout_ms_,
+    ctx().call(hazel::kv::kId, hazel::kv::kIncr, incr, kv_timeout_ms_,
                [reply = std::move(reply)](hazel::Status st,
                                           std::string_view result) mutable {
                  if (st == hazel::Status::kOk) return reply.ok(result);

@@ -103,6 +103,7 @@ const char* status_name(Status s) {
     case Status::kTooLarge: return "TOO_LARGE";
     case Status::kBusy: return "BUSY";
     case Status::kInternal: return "INTERNAL";
+    case Status::kDenied: return "DENIED";
   }
   return "UNKNOWN";  // a status from a newer peer: print, do not crash
 }
@@ -116,6 +117,7 @@ const char* goodbye_name(Goodbye g) {
     case Goodbye::kShutdown: return "SHUTDOWN";
     case Goodbye::kFull: return "FULL";
     case Goodbye::kKicked: return "KICKED";
+    case Goodbye::kLimit: return "LIMIT";
   }
   return "UNKNOWN";
 }

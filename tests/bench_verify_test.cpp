@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "hazel/builtins.h"
 #include "hazel/frame.h"
 
 namespace {
@@ -27,8 +28,8 @@ namespace {
 constexpr const char* kBenchPath = "tools/hazel-bench";
 constexpr int kPollMs = 20;
 constexpr auto kBenchTimeout = std::chrono::seconds(10);
-constexpr uint16_t kSysService = 0;
-constexpr uint16_t kOpPing = 1;
+constexpr uint16_t kSysService = hazel::sys::kId;
+constexpr uint16_t kOpPing = hazel::sys::kPing;
 
 // A hazel server that knows one op, sys PING, and answers it either as the
 // protocol says (body = request body) or with one extra byte in the body.

@@ -460,6 +460,7 @@ TEST(Codec, NamesEveryStatus) {
   EXPECT_STREQ(status_name(Status::kTooLarge), "TOO_LARGE");
   EXPECT_STREQ(status_name(Status::kBusy), "BUSY");
   EXPECT_STREQ(status_name(Status::kInternal), "INTERNAL");
+  EXPECT_STREQ(status_name(Status::kDenied), "DENIED");
 }
 
 TEST(Codec, NamesUnknownStatusWithoutCrashing) {
@@ -474,6 +475,7 @@ TEST(Codec, NamesEveryGoodbyeReason) {
   EXPECT_STREQ(goodbye_name(Goodbye::kShutdown), "SHUTDOWN");
   EXPECT_STREQ(goodbye_name(Goodbye::kFull), "FULL");
   EXPECT_STREQ(goodbye_name(Goodbye::kKicked), "KICKED");
+  EXPECT_STREQ(goodbye_name(Goodbye::kLimit), "LIMIT");
 }
 
 TEST(Codec, NamesEveryKind) {

@@ -45,7 +45,7 @@ TEST(Example, ScoreAddsThroughKv) {
   EXPECT_EQ(call(*c, ScoreService::kId, ScoreService::kAdd, "ann").body, "2");
   EXPECT_EQ(call(*c, ScoreService::kId, ScoreService::kAdd, "bob").body, "1");
   // The value lives in kv, where any client can read it.
-  Frame f = call(*c, 2, 1, "score:ann");
+  Frame f = call(*c, kv::kId, kv::kGet, "score:ann");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f.body, "2");
 }

@@ -19,18 +19,19 @@
 
 namespace hazel::test::kvroom {
 
-constexpr uint16_t kKv = 2;
-constexpr uint16_t kRoom = 3;
+// Short names for kv and room and their ops (hazel/builtins.h).
+constexpr uint16_t kKv = kv::kId;
+constexpr uint16_t kRoom = room::kId;
 
-constexpr uint16_t kGet = 1;
-constexpr uint16_t kSet = 2;
-constexpr uint16_t kDel = 3;
-constexpr uint16_t kIncr = 4;
+using kv::kDel;
+using kv::kGet;
+using kv::kIncr;
+using kv::kSet;
 
-constexpr uint16_t kJoin = 1;
-constexpr uint16_t kLeave = 2;
-constexpr uint16_t kPublish = 3;
-constexpr uint16_t kMembers = 4;
+using room::kJoin;
+using room::kLeave;
+using room::kMembers;
+using room::kPublish;
 
 // SET: u16 key length, key, u32 ttl ms, value.
 inline std::string set_body(std::string_view key, uint32_t ttl_ms,

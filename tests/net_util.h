@@ -23,21 +23,22 @@
 #include <string_view>
 #include <thread>
 
+#include "hazel/builtins.h"
 #include "hazel/client.h"
 #include "hazel/frame.h"
 
 namespace hazel::test {
 
-// sys (0) and echo (1), and the sys ops of PROTOCOL.md.
-constexpr uint16_t kSys = 0;
-constexpr uint16_t kEcho = 1;
+// Short names for sys (0) and echo (1) and the sys ops (hazel/builtins.h).
+constexpr uint16_t kSys = sys::kId;
+constexpr uint16_t kEcho = echo::kId;
 
-constexpr uint16_t kPing = 1;
-constexpr uint16_t kHello = 2;
-constexpr uint16_t kResolve = 3;
-constexpr uint16_t kServices = 4;
-constexpr uint16_t kInfo = 5;
-constexpr uint16_t kTell = 6;
+using sys::kHello;
+using sys::kInfo;
+using sys::kPing;
+using sys::kResolve;
+using sys::kServices;
+using sys::kTell;
 
 using Ms = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hazel/builtins.h"
 #include "hazel/frame.h"
 
 namespace {
@@ -57,19 +58,19 @@ using hazel::put_u64;
 
 constexpr size_t kNone = static_cast<size_t>(-1);
 
-// Services, ops and names from the protocol (shared/PROTOCOL.md).
-constexpr uint16_t kSysService = 0;
-constexpr uint16_t kEchoService = 1;
-constexpr uint16_t kKvService = 2;
-constexpr uint16_t kRoomService = 3;
-constexpr uint16_t kOpPing = 1;
-constexpr uint16_t kOpHello = 2;
-constexpr uint16_t kOpEcho = 1;
-constexpr uint16_t kOpGet = 1;
-constexpr uint16_t kOpSet = 2;
-constexpr uint16_t kOpJoin = 1;
-constexpr uint16_t kOpPublish = 3;
-constexpr uint16_t kStatusOk = 0;
+// Services and ops (hazel/builtins.h, docs/PROTOCOL.md).
+constexpr uint16_t kSysService = hazel::sys::kId;
+constexpr uint16_t kEchoService = hazel::echo::kId;
+constexpr uint16_t kKvService = hazel::kv::kId;
+constexpr uint16_t kRoomService = hazel::room::kId;
+constexpr uint16_t kOpPing = hazel::sys::kPing;
+constexpr uint16_t kOpHello = hazel::sys::kHello;
+constexpr uint16_t kOpEcho = hazel::echo::kEcho;
+constexpr uint16_t kOpGet = hazel::kv::kGet;
+constexpr uint16_t kOpSet = hazel::kv::kSet;
+constexpr uint16_t kOpJoin = hazel::room::kJoin;
+constexpr uint16_t kOpPublish = hazel::room::kPublish;
+constexpr uint16_t kStatusOk = static_cast<uint16_t>(hazel::Status::kOk);
 constexpr std::string_view kBenchKey = "bench:key";
 constexpr std::string_view kBenchRoom = "bench";
 

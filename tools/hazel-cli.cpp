@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hazel/builtins.h"
 #include "hazel/client.h"
 #include "hazel/frame.h"
 
@@ -23,16 +24,21 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
-// Service and op ids from docs/PROTOCOL.md.
-constexpr uint16_t kSys = 0, kEcho = 1, kKv = 2, kRoom = 3;
-constexpr uint16_t kSysPing = 1, kSysHello = 2, kSysServices = 4,
-                   kSysInfo = 5, kSysTell = 6;
-constexpr uint16_t kEchoEcho = 1;
-constexpr uint16_t kKvGet = 1, kKvSet = 2, kKvDel = 3, kKvIncr = 4;
-constexpr uint16_t kRoomJoin = 1, kRoomLeave = 2, kRoomPublish = 3,
-                   kRoomMembers = 4;
+// Service and op ids (hazel/builtins.h, docs/PROTOCOL.md).
+constexpr uint16_t kSys = hazel::sys::kId, kEcho = hazel::echo::kId,
+                   kKv = hazel::kv::kId, kRoom = hazel::room::kId;
+constexpr uint16_t kSysPing = hazel::sys::kPing, kSysHello = hazel::sys::kHello,
+                   kSysServices = hazel::sys::kServices,
+                   kSysInfo = hazel::sys::kInfo, kSysTell = hazel::sys::kTell;
+constexpr uint16_t kEchoEcho = hazel::echo::kEcho;
+constexpr uint16_t kKvGet = hazel::kv::kGet, kKvSet = hazel::kv::kSet,
+                   kKvDel = hazel::kv::kDel, kKvIncr = hazel::kv::kIncr;
+constexpr uint16_t kRoomJoin = hazel::room::kJoin,
+                   kRoomLeave = hazel::room::kLeave,
+                   kRoomPublish = hazel::room::kPublish,
+                   kRoomMembers = hazel::room::kMembers;
 
-constexpr size_t kMaxRoomName = 255;
+constexpr size_t kMaxRoomName = hazel::room::kMaxName;
 constexpr std::string_view kPingBody = "hazel-cli";
 // Without a HELLO answer, assume the server's documented default.
 constexpr int kDefaultIdleMs = 60000;

@@ -44,6 +44,7 @@ enum class Status : uint16_t {
   kTooLarge = 7,
   kBusy = 8,
   kInternal = 9,
+  kDenied = 10,
 };
 
 // GOODBYE `code`.
@@ -55,6 +56,7 @@ enum class Goodbye : uint16_t {
   kShutdown = 5,
   kFull = 6,
   kKicked = 7,
+  kLimit = 8,
 };
 
 const char* status_name(Status s);

@@ -4,14 +4,10 @@
 
 #include <memory>
 
+#include "hazel/builtins.h"
 #include "hazel/service.h"
 
 namespace hazel::services {
-
-inline constexpr uint16_t kSysId = 0;
-inline constexpr uint16_t kEchoId = 1;
-inline constexpr uint16_t kKvId = 2;
-inline constexpr uint16_t kRoomId = 3;
 
 std::unique_ptr<Service> make_sys();
 std::unique_ptr<Service> make_echo();

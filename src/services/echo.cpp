@@ -7,14 +7,14 @@ namespace hazel::services {
 
 namespace {
 
-constexpr uint16_t kOpEcho = 1;
+using echo::kEcho;
 
 class Echo final : public Service {
  public:
-  Echo() : Service("echo", kEchoId) {}
+  Echo() : Service("echo", echo::kId) {}
 
   void on_request(const Request& req, Reply reply) override {
-    if (req.op != kOpEcho) {
+    if (req.op != kEcho) {
       reply.error(Status::kNoOp, "echo has no op " + std::to_string(req.op));
       return;
     }
@@ -22,7 +22,7 @@ class Echo final : public Service {
   }
 
   void on_send(const Request& req) override {
-    if (req.op == kOpEcho) ctx().push(req.client, kEchoId, kOpEcho, req.body);
+    if (req.op == kEcho) ctx().push(req.client, echo::kId, kEcho, req.body);
   }
 };
 

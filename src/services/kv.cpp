@@ -28,9 +28,8 @@ namespace hazel::services {
 
 namespace {
 
-enum Op : uint16_t { kGet = 1, kSet = 2, kDel = 3, kIncr = 4 };
+using namespace kv;
 
-constexpr size_t kMaxKey = 512;
 constexpr uint32_t kSweepMs = 100;
 // Expirations per sweep: a million keys expiring together must not stall
 // the loop in one turn. More due than that: the next sweep comes at once.
@@ -76,7 +75,7 @@ bool parse_i64(std::string_view s, int64_t* out) {
 
 class Kv final : public Service {
  public:
-  Kv() : Service("kv", kKvId) {}
+  Kv() : Service("kv", kv::kId) {}
 
   void on_mount() override { schedule_sweep(); }
   void on_unmount() override {

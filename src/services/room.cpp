@@ -24,9 +24,7 @@ namespace hazel::services {
 
 namespace {
 
-enum Op : uint16_t { kJoin = 1, kLeave = 2, kPublish = 3, kMembers = 4 };
-
-constexpr size_t kMaxName = 255;
+using namespace room;
 
 struct Room {
   std::string name;
@@ -38,7 +36,7 @@ bool valid_name(std::string_view n) { return !n.empty() && n.size() <= kMaxName;
 
 class RoomService final : public Service {
  public:
-  RoomService() : Service("room", kRoomId, kEventDisconnect) {}
+  RoomService() : Service("room", room::kId, kEventDisconnect) {}
 
   void on_request(const Request& req, Reply reply) override {
     switch (req.op) {
@@ -139,7 +137,7 @@ class RoomService final : public Service {
       // done (DISCONNECT is delivered after the handler returns), so the
       // member list is stable while we walk it.
       delivered = static_cast<uint32_t>(ctx().push_many(
-          r->members.data(), r->members.size(), kRoomId, kPublish, head_,
+          r->members.data(), r->members.size(), room::kId, kPublish, head_,
           payload));
     }
     uint8_t buf[4];

@@ -16,14 +16,7 @@ namespace hazel::services {
 
 namespace {
 
-enum Op : uint16_t {
-  kPing = 1,
-  kHello = 2,
-  kResolve = 3,
-  kServices = 4,
-  kInfo = 5,
-  kTell = 6,
-};
+using namespace sys;
 
 // INFO keys that must be present even before their service is mounted.
 const char* const kRequiredInfo[] = {"sessions_pending", "sessions_timed_out",
@@ -57,7 +50,7 @@ class Lines final : public InfoSink {
 
 class Sys final : public Service {
  public:
-  Sys() : Service("sys", kSysId) {}
+  Sys() : Service("sys", sys::kId) {}
 
   void on_request(const Request& req, Reply reply) override {
     switch (req.op) {
@@ -134,7 +127,7 @@ class Sys final : public Service {
     std::string body(8, '\0');
     put_u64(reinterpret_cast<uint8_t*>(body.data()), req.client);
     body.append(req.body.substr(8));
-    if (!ctx().push(target, kSysId, kTell, body)) {
+    if (!ctx().push(target, sys::kId, kTell, body)) {
       reply.error(Status::kNotFound,
                   "no client " + std::to_string(target));
       return;
