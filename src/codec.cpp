@@ -21,6 +21,7 @@ bool kind_legal_for(uint8_t raw, Peer decoder) {
   if (decoder == Peer::kServer) {
     return k == Kind::kRequest || k == Kind::kSend;
   }
+  if (decoder == Peer::kBus) return raw >= kBusKindFirst && raw <= kBusKindLast;
   return k == Kind::kReply || k == Kind::kPush || k == Kind::kGoodbye;
 }
 

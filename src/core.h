@@ -1,43 +1,84 @@
 // Core: what a Daemon is made of, wired together. The daemon is the core,
 // not the gateway: the loop and its timer wheel at the bottom, the gateway
-// that accepts, the message module that owns clients and dispatches frames,
-// the service table, and the session table that makes sure every request is
-// answered exactly once.
+// that accepts, the bus to the other workers, the message module that owns
+// clients and dispatches frames, the service table, and the session table
+// that makes sure every request is answered exactly once.
+//
+// The core is where the parts meet: it is the message module's RequestSink
+// (a decoded frame becomes a session and a service call), the sessions'
+// ReplySink (an answer goes to a client, or back over the bus), and the
+// bus's BusSink (requests, replies and deliveries from other workers).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "bus.h"
 #include "gateway.h"
-#include "hazel/daemon.h"
+#include "hazel/config.h"
 #include "hazel/service.h"
 #include "loop.h"
 #include "message.h"
 #include "service.h"
 #include "session.h"
 
+namespace hazel {
+class Daemon;
+}
+
 namespace hazel::detail {
 
-class Core {
+// What the master hands a worker process: its place, its inherited
+// listening socket, its bus links and the control channel.
+struct WorkerSetup {
+  uint16_t index = 0;
+  uint16_t workers = 1;
+  uint32_t incarnation = 0;
+  int listen_fd = -1;
+  int control_fd = -1;
+  std::vector<std::pair<uint16_t, int>> links;  // (worker, fd)
+};
+
+class Core final : public RequestSink, public ReplySink, public BusSink {
  public:
   explicit Core(Config config);
   ~Core();
 
-  // Message → services.
-  void handle_request(Service& s, const Request& req, uint32_t wire_session);
-  void handle_send(Service& s, const Request& req);
+  // RequestSink: a client's REQUEST or SEND for a mounted service.
+  void on_request(Service& s, const Request& req,
+                  uint32_t wire_session) override;
+  void on_send(Service& s, const Request& req) override;
   Reply open_discard_reply(const Request& req);
 
-  // Reply handles.
-  void complete(uint32_t slot, uint32_t gen, Status status,
-                std::string_view body);
-  bool reply_pending(uint32_t slot, uint32_t gen) const;
+  // ReplySink.
+  bool send_reply(ClientId client, uint16_t service, uint32_t session,
+                  Status status, std::string_view body, bool async) override;
+  void on_async_request(ClientId client) override;
+  void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
+                       Status status, std::string_view body) override;
+
+  // BusSink.
+  void on_bus_request(uint16_t from, uint16_t service, uint16_t op,
+                      uint32_t slot, uint32_t gen, ClientId on_behalf,
+                      std::string_view body) override;
+  void on_bus_reply(uint16_t from, uint32_t slot, uint32_t gen, Status status,
+                    std::string_view body) override;
+  void on_bus_deliver(uint16_t from, const uint8_t* ids, size_t n,
+                      std::string_view frame) override;
+  void on_bus_kick(uint16_t from, ClientId client,
+                   std::string_view reason) override;
+  void on_bus_event(uint16_t from, Event ev, ClientId client) override;
+  void on_link(uint16_t worker, bool up) override;
 
   // Context.
   void call(Service* caller, uint16_t service, uint16_t op,
             std::string_view body, uint32_t timeout_ms, CallCallback done);
+  void call_worker(Service* caller, uint16_t worker, uint16_t service,
+                   uint16_t op, std::string_view body, uint32_t timeout_ms,
+                   CallCallback done, ClientId on_behalf);
   TimerId set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn);
   bool cancel_timer(TimerId id);
   Stats stats() const;
@@ -45,6 +86,9 @@ class Core {
   bool mount(Service& s, std::string* err);
   // `notify` = false when the service is being destroyed.
   void unmount(Service& s, bool notify = true);
+  // Makes this daemon worker `setup.index` of a master's server (before
+  // start()): the listener and the bus links come from the master.
+  void adopt(WorkerSetup setup);
   bool start(std::string* err);
   int run();
   void begin_shutdown();
@@ -52,6 +96,7 @@ class Core {
   Config cfg;
   Loop loop;
   ServiceTable services;
+  Bus bus;
   Message message;
   Sessions sessions;
   Gateway gateway;
@@ -69,13 +114,24 @@ class Core {
   static void on_service_timer(TimerNode* n);
   static void on_end_of_turn(void* arg);
   static void on_stop_request(void* arg);
+  static void on_signal(void* arg, int signo);
+  static void on_accept_deadline(TimerNode* n);
+  bool start_accepting(std::string* err);
+  void start_accepting();
 
   std::unordered_map<TimerId, std::unique_ptr<ServiceTimer>> timers_;
   TimerId next_timer_id_ = 1;
   std::string init_error_;
+  WorkerSetup worker_;
+  bool is_worker_ = false;
   bool started_ = false;
+  bool accepting_ = false;
   bool shutting_down_ = false;
   uint64_t started_ms_ = 0;
+  TimerNode accept_deadline_;
 };
+
+// The core of a daemon, for the parts of hazel that build one (the master).
+Core& core_of(Daemon& d);
 
 }  // namespace hazel::detail

@@ -78,6 +78,21 @@ bool Gateway::listen(const std::string& addr, uint16_t port, bool reuse_port,
   return true;
 }
 
+bool Gateway::adopt(int fd, std::string* err) {
+  struct sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) != 0) {
+    *err = std::string("getsockname(listener): ") + strerror(errno);
+    return false;
+  }
+  fd_ = fd;
+  port_ = ntohs(ss.ss_family == AF_INET6
+                    ? reinterpret_cast<struct sockaddr_in6*>(&ss)->sin6_port
+                    : reinterpret_cast<struct sockaddr_in*>(&ss)->sin_port);
+  spare_fd_ = open_spare();
+  return true;
+}
+
 bool Gateway::start(std::string* err) {
   if (!loop_.add(fd_, EPOLLIN, this)) {
     *err = std::string("epoll_ctl(listener): ") + strerror(errno);

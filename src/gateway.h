@@ -31,6 +31,9 @@ class Gateway final : public IoHandler {
   // err: "bind 0.0.0.0:9000: Address already in use".
   bool listen(const std::string& addr, uint16_t port, bool reuse_port,
               std::string* err);
+  // Takes a socket that is already listening (a worker's, opened by its
+  // master), instead of listen().
+  bool adopt(int fd, std::string* err);
   // Registers with the loop; accepting starts on the next turn.
   bool start(std::string* err);
   // Stops accepting and closes the listening socket.

@@ -1,7 +1,7 @@
 // One-line logs on stderr: "2026-11-25T20:05:03.123Z warn  accept: EMFILE ...".
 #pragma once
 
-#include "hazel/daemon.h"
+#include "hazel/config.h"
 
 namespace hazel {
 

@@ -42,8 +42,8 @@ class Loop::SignalHandler final : public IoHandler {
     struct signalfd_siginfo si;
     ssize_t n;
     while ((n = read(loop_->sigfd_, &si, sizeof si)) == sizeof si) {
-      HZ_INFO("received %s, shutting down", strsignal(static_cast<int>(si.ssi_signo)));
-      if (loop_->signal_fn_) loop_->signal_fn_(loop_->signal_arg_);
+      if (loop_->signal_fn_)
+        loop_->signal_fn_(loop_->signal_arg_, static_cast<int>(si.ssi_signo));
     }
   }
 
@@ -92,11 +92,17 @@ bool Loop::init(std::string* err) {
   return true;
 }
 
-bool Loop::watch_signals(std::string* err) {
+void Loop::close_after_fork() {
+  for (int* fd : {&sigfd_, &wakefd_, &epfd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
+bool Loop::watch_signals(const int* signals, size_t n, std::string* err) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  for (size_t i = 0; i < n; ++i) sigaddset(&set, signals[i]);
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
     *err = "pthread_sigmask: failed";
     return false;

@@ -44,9 +44,10 @@ class Loop {
   // Unregisters `fd`; events already collected this turn are not delivered.
   void remove(int fd);
 
-  // Blocks SIGTERM/SIGINT for this thread and reports them through the loop
-  // (signalfd), so a signal never interrupts a handler half way.
-  bool watch_signals(std::string* err);
+  // Blocks the listed signals for this thread and reports them through the
+  // loop (signalfd) to the on_signal hook, so a signal never interrupts a
+  // handler half way.
+  bool watch_signals(const int* signals, size_t n, std::string* err);
 
   // Runs turns until stop(). Each turn: wait, dispatch I/O, fire timers, run
   // the end-of-turn hook.
@@ -56,9 +57,16 @@ class Loop {
   void wake();
 
   using Hook = void (*)(void* arg);
+  using SignalHook = void (*)(void* arg, int signo);
   void set_end_of_turn(Hook fn, void* arg) { end_fn_ = fn; end_arg_ = arg; }
   void set_on_wake(Hook fn, void* arg) { wake_fn_ = fn; wake_arg_ = arg; }
-  void set_on_signal(Hook fn, void* arg) { signal_fn_ = fn; signal_arg_ = arg; }
+  void set_on_signal(SignalHook fn, void* arg) {
+    signal_fn_ = fn;
+    signal_arg_ = arg;
+  }
+  // In a child after fork(): closes the loop's own descriptors without
+  // touching the epoll set the parent still uses.
+  void close_after_fork();
 
   // Milliseconds since the loop was created, read once per turn.
   uint64_t now_ms() const { return now_ms_; }
@@ -88,7 +96,7 @@ class Loop {
   void* end_arg_ = nullptr;
   Hook wake_fn_ = nullptr;
   void* wake_arg_ = nullptr;
-  Hook signal_fn_ = nullptr;
+  SignalHook signal_fn_ = nullptr;
   void* signal_arg_ = nullptr;
   IoHandler* wake_handler_ = nullptr;
   IoHandler* signal_handler_ = nullptr;

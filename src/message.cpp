@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core.h"
+#include "client_id.h"
 #include "log.h"
 #include "service.h"
 
@@ -47,15 +47,35 @@ std::string describe_bad_header(const uint8_t* h, size_t avail,
 }  // namespace
 
 Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
-                 detail::Core& core)
+                 RequestSink& requests, Bus& bus)
     : loop_(loop),
       cfg_(cfg),
       services_(services),
-      core_(core),
+      requests_(requests),
+      bus_(bus),
+      self_(cfg.worker_index),
       rbuf_(new uint8_t[kReadBufferSize]),
       scratch_(new uint8_t[kHeaderSize + cfg.max_frame]),
       pause_output_(cfg.max_output / 2) {
-  next_id_ = (uint64_t{cfg.worker_index} << 48) | 1;
+  next_id_ = first_client_id(cfg.worker_index, 0);
+}
+
+Message::Route Message::route(ClientId id) const {
+  Route r;
+  r.worker = worker_of_id(id);
+  if (r.worker != self_) {
+    r.remote = true;
+    return r;
+  }
+  // Most replies go to the client whose frame is being handled: skip the
+  // hash lookup for it.
+  if (current_ != nullptr && current_->id() == id) {
+    r.local = current_;
+  } else {
+    auto it = clients_.find(id);
+    if (it != clients_.end()) r.local = it->second;
+  }
+  return r;
 }
 
 Message::~Message() {
@@ -240,13 +260,13 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
       send_reply(c.id(), h.service, h.session, Status::kBusy,
                  "too many requests of this client pending");
     } else {
-      core_.handle_request(*s, req, h.session);
+      requests_.on_request(*s, req, h.session);
     }
   } else {
     if (s == nullptr) {
       ++sends_dropped_;
     } else {
-      core_.handle_send(*s, req);
+      requests_.on_send(*s, req);
     }
   }
   current_ = nullptr;
@@ -266,7 +286,7 @@ void Message::protocol_error(Client& c, const uint8_t* hdr, size_t avail,
 // ---- output ----------------------------------------------------------------
 
 void Message::on_async_request(ClientId client) {
-  if (Client* c = find_open(client)) ++c->async_pending;
+  if (Client* c = route(client).local) ++c->async_pending;
 }
 
 void Message::on_input_closed(Client& c) {
@@ -283,7 +303,7 @@ void Message::on_input_closed(Client& c) {
 
 bool Message::send_reply(ClientId client, uint16_t service, uint32_t session,
                          Status status, std::string_view body, bool async) {
-  Client* c = find_open(client);
+  Client* c = route(client).local;
   if (c == nullptr) return false;
   if (async && c->async_pending > 0) --c->async_pending;
   if (body.size() > cfg_.max_frame) {
@@ -305,14 +325,16 @@ bool Message::send_reply(ClientId client, uint16_t service, uint32_t session,
 
 bool Message::push(ClientId to, uint16_t service, uint16_t op,
                    std::string_view body) {
-  Client* c = find_open(to);
-  if (c == nullptr || body.size() > cfg_.max_frame) return false;
+  if (body.size() > cfg_.max_frame) return false;
+  Route r = route(to);
+  if (r.remote) return push_many(&to, 1, service, op, body, {}) == 1;
+  if (r.local == nullptr) return false;
   FrameHeader h;
   h.kind = Kind::kPush;
   h.service = service;
   h.code = op;
   h.length = static_cast<uint32_t>(body.size());
-  queue_frame(*c, h, body);
+  queue_frame(*r.local, h, body);
   return true;
 }
 
@@ -332,9 +354,36 @@ size_t Message::push_many(const ClientId* to, size_t n, uint16_t service,
   fanout_.append(head);
   fanout_.append(tail);
   size_t delivered = 0;
+  bool any_remote = false;
   for (size_t i = 0; i < n; ++i) {
-    Client* c = find_open(to[i]);
-    if (c == nullptr || !append_output(*c, nullptr, fanout_, {})) continue;
+    Route r = route(to[i]);
+    if (r.remote) {
+      if (remote_.size() <= r.worker) remote_.resize(size_t{r.worker} + 1);
+      remote_[r.worker].push_back(to[i]);
+      any_remote = true;
+      continue;
+    }
+    if (r.local == nullptr || !append_output(*r.local, nullptr, fanout_, {}))
+      continue;
+    ++frames_out_;
+    ++delivered;
+  }
+  if (!any_remote) return delivered;
+  // One bus frame per worker, carrying the same encoded PUSH.
+  for (uint16_t w = 0; w < remote_.size(); ++w) {
+    std::vector<ClientId>& ids = remote_[w];
+    if (ids.empty()) continue;
+    if (bus_.deliver(w, ids.data(), ids.size(), fanout_)) delivered += ids.size();
+    ids.clear();
+  }
+  return delivered;
+}
+
+size_t Message::deliver(const uint8_t* ids, size_t n, std::string_view frame) {
+  size_t delivered = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Client* c = route(get_u64(ids + 8 * i)).local;
+    if (c == nullptr || !append_output(*c, nullptr, frame, {})) continue;
     ++frames_out_;
     ++delivered;
   }
@@ -483,9 +532,10 @@ void Message::close_now(Client& c, const char* why) {
 }
 
 bool Message::kick(ClientId client, std::string_view reason) {
-  Client* c = find_open(client);
-  if (c == nullptr) return false;
-  begin_close(*c, true, Goodbye::kKicked, reason, kGoodbyeLingerMs);
+  Route r = route(client);
+  if (r.remote) return bus_.kick(r.worker, client, reason);
+  if (r.local == nullptr) return false;
+  begin_close(*r.local, true, Goodbye::kKicked, reason, kGoodbyeLingerMs);
   return true;
 }
 
@@ -504,7 +554,10 @@ void Message::drain_events() {
   while (!disconnected_.empty()) {
     std::vector<ClientId> batch;
     batch.swap(disconnected_);
-    for (ClientId id : batch) services_.notify(Event::kDisconnect, id);
+    for (ClientId id : batch) {
+      services_.notify(Event::kDisconnect, id);
+      bus_.broadcast_event(Event::kRemoteDisconnect, id);
+    }
   }
 }
 

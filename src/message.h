@@ -1,8 +1,10 @@
 // Message: the heart of the daemon. It owns every client, turns their bytes
 // into frames (through the codec), dispatches each frame to its service by
 // id, sends replies and pushes to a client by id, and tells services about
-// client events. It is the only place that knows where a client lives, so a
-// client held elsewhere (another worker) can later be reached the same way.
+// client events. It is the only place that knows where a client lives:
+// route() answers "this client of ours" or "the bus link to worker i" from
+// the id alone, and every reply, push, kick and existence check goes
+// through it.
 //
 // Output is corked: frames produced for a client during one loop turn are
 // appended to its output ring and written with one syscall at the end of the
@@ -16,40 +18,67 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bus.h"
 #include "client.h"
 #include "gateway.h"
-#include "hazel/daemon.h"
+#include "hazel/config.h"
 #include "session.h"
 
 namespace hazel {
 
 namespace detail {
-class Core;
 class ServiceTable;
 }  // namespace detail
 
-class Message final : public GatewaySink, public detail::ReplySink {
+// Where Message hands the frames it decodes (the daemon's core: it opens
+// the session and runs the service).
+class RequestSink {
+ public:
+  virtual void on_request(Service& s, const Request& req,
+                          uint32_t wire_session) = 0;
+  virtual void on_send(Service& s, const Request& req) = 0;
+
+ protected:
+  ~RequestSink() = default;
+};
+
+class Message final : public GatewaySink {
  public:
   Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
-          detail::Core& core);
+          RequestSink& requests, Bus& bus);
   ~Message();
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
 
+  // Where a client id lives: `local` is the client when it is ours (null
+  // if ours but gone); otherwise `worker` names the worker that holds it.
+  struct Route {
+    Client* local = nullptr;
+    uint16_t worker = 0;
+    bool remote = false;
+  };
+  Route route(ClientId id) const;
+
+  // The first id this worker hands out (see client_id.h).
+  void set_first_id(ClientId id) { next_id_ = id; }
+
   // GatewaySink: a new connection becomes a client.
   void on_accept(int fd) override;
-  // ReplySink: a session's answer for a client.
+  // A session's answer for a client (see ReplySink).
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
-                  Status status, std::string_view body,
-                  bool async = false) override;
-  void on_async_request(ClientId client) override;
+                  Status status, std::string_view body, bool async = false);
+  void on_async_request(ClientId client);
 
   bool push(ClientId to, uint16_t service, uint16_t op, std::string_view body);
-  // Encodes one PUSH once and queues the bytes to every client listed.
+  // Encodes one PUSH once and queues the bytes to every client listed;
+  // clients of other workers get one bus frame per worker.
   size_t push_many(const ClientId* to, size_t n, uint16_t service, uint16_t op,
                    std::string_view head, std::string_view tail);
   bool kick(ClientId client, std::string_view reason);
-  bool exists(ClientId client) const { return clients_.count(client) != 0; }
+  bool exists(ClientId client) const { return route(client).local != nullptr; }
+  // Queues one whole encoded frame, from the bus, to each listed client of
+  // ours (u64 big-endian ids); the others are gone and skipped.
+  size_t deliver(const uint8_t* ids, size_t n, std::string_view frame);
 
   // GOODBYE SHUTDOWN to every client; each gets `flush_ms` to drain.
   void shutdown_all(uint32_t flush_ms);
@@ -68,13 +97,6 @@ class Message final : public GatewaySink, public detail::ReplySink {
   uint64_t sends_dropped() const { return sends_dropped_; }
 
  private:
-  Client* find_open(ClientId id) const {
-    // Most replies go to the client whose frame is being handled: skip the
-    // hash lookup for it.
-    if (current_ != nullptr && current_->id() == id) return current_;
-    auto it = clients_.find(id);
-    return it == clients_.end() ? nullptr : it->second;
-  }
   void read_input(Client& c);
   void feed(Client& c, const uint8_t* data, size_t n);
   void dispatch(Client& c, const FrameHeader& h, const uint8_t* body);
@@ -105,7 +127,9 @@ class Message final : public GatewaySink, public detail::ReplySink {
   Loop& loop_;
   const Config& cfg_;
   detail::ServiceTable& services_;
-  detail::Core& core_;
+  RequestSink& requests_;
+  Bus& bus_;
+  uint16_t self_;
   std::unordered_map<ClientId, Client*> clients_;
   uint64_t next_id_ = 1;
   Client* current_ = nullptr;  // open client whose frame is in dispatch()
@@ -116,6 +140,7 @@ class Message final : public GatewaySink, public detail::ReplySink {
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
   std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling the ring's wrap
   std::string fanout_;                  // one encoded PUSH for push_many
+  std::vector<std::vector<ClientId>> remote_;  // push_many targets by worker
   size_t pause_output_;                 // pending output that pauses input
   uint64_t clients_total_ = 0;
   uint64_t frames_in_ = 0;

@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <string>
 #include <utility>
 
 #include "guard.h"
@@ -45,6 +46,7 @@ void Sessions::release(Slot& s) {
   s.live = false;
   s.async = false;
   s.caller = nullptr;
+  s.worker = kLocal;
   ++s.gen;
   s.done = nullptr;
   s.next_free = free_;
@@ -64,7 +66,7 @@ Sessions::Handle Sessions::open_client(Kind kind, ClientId client,
 }
 
 Sessions::Handle Sessions::open_call(Service* caller, uint16_t callee,
-                                     CallCallback done) {
+                                     CallCallback done, uint16_t worker) {
   Slot* s = take_slot();
   if (!s) return {};
   s->kind = Kind::kCall;
@@ -72,7 +74,21 @@ Sessions::Handle Sessions::open_call(Service* caller, uint16_t callee,
   s->client = 0;
   s->service = callee;
   s->wire_session = 0;
+  s->worker = worker;
   s->done = std::move(done);
+  return {s->index, s->gen};
+}
+
+Sessions::Handle Sessions::open_peer(uint16_t worker, uint32_t peer_slot,
+                                     uint32_t peer_gen, uint16_t service) {
+  Slot* s = take_slot();
+  if (!s) return {};
+  s->kind = Kind::kPeerRequest;
+  s->client = 0;
+  s->service = service;
+  s->wire_session = peer_slot;
+  s->peer_gen = peer_gen;
+  s->worker = worker;
   return {s->index, s->gen};
 }
 
@@ -105,6 +121,8 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
   ClientId client = s.client;
   uint16_t service = s.service;
   uint32_t wire = s.wire_session;
+  uint32_t peer_gen = s.peer_gen;
+  uint16_t worker = s.worker;
   bool async = s.async;
   CallCallback done = std::move(s.done);
   release(s);
@@ -118,6 +136,9 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
       break;
     case Kind::kCall:
       if (done) guarded("call callback", [&] { done(status, body); });
+      break;
+    case Kind::kPeerRequest:
+      sink_.send_peer_reply(worker, wire, peer_gen, status, body);
       break;
   }
 }
@@ -152,11 +173,27 @@ void Sessions::drop_caller(Service* caller) {
   }
 }
 
+void Sessions::fail_worker(uint16_t worker) {
+  for (uint32_t i = 0; i < count_; ++i) {
+    Slot& s = slot(i);
+    if (!s.live || s.worker != worker) continue;
+    if (s.kind == Kind::kCall) {
+      finish(s, Status::kUnavailable,
+             "worker " + std::to_string(worker) + " is gone");
+    } else if (s.kind == Kind::kPeerRequest) {
+      release(s);
+      ++dropped_;
+    }
+  }
+}
+
 void Sessions::fail_callee(uint16_t service) {
   // By index: a callback may open sessions, which may add chunks.
   for (uint32_t i = 0; i < count_; ++i) {
     Slot& s = slot(i);
-    if (s.live && s.service == service)
+    // A call to a service of that id on another worker is not affected.
+    if (s.live && s.service == service &&
+        !(s.kind == Kind::kCall && s.worker != kLocal))
       finish(s, Status::kUnavailable, "service unmounted");
   }
 }

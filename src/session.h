@@ -33,6 +33,10 @@ class ReplySink {
                           bool async) = 0;
   // A client request became asynchronous (its answer will come later).
   virtual void on_async_request(ClientId client) = 0;
+  // Sends the answer of a request another worker made (over the bus) back
+  // to it; `slot`/`gen` are that worker's session handle.
+  virtual void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
+                               Status status, std::string_view body) = 0;
 
  protected:
   ~ReplySink() = default;
@@ -40,8 +44,12 @@ class ReplySink {
 
 class Sessions {
  public:
-  enum class Kind : uint8_t { kClientRequest, kClientSend, kCall };
+  // kPeerRequest: a request another worker sent over the bus, answered
+  // back to it.
+  enum class Kind : uint8_t { kClientRequest, kClientSend, kCall, kPeerRequest };
   static constexpr uint32_t kNone = UINT32_MAX;
+  // The worker of a call() to a service of this process.
+  static constexpr uint16_t kLocal = UINT16_MAX;
 
   struct Handle {
     uint32_t slot = kNone;
@@ -59,7 +67,14 @@ class Sessions {
   // Opens a session; slot == kNone when the cap is reached.
   Handle open_client(Kind kind, ClientId client, uint16_t service,
                      uint32_t wire_session);
-  Handle open_call(Service* caller, uint16_t callee, CallCallback done);
+  // `worker` is where the callee runs (kLocal: here), so that the calls
+  // waiting on a worker fail when it dies.
+  Handle open_call(Service* caller, uint16_t callee, CallCallback done,
+                   uint16_t worker = kLocal);
+  Handle open_peer(uint16_t worker, uint32_t peer_slot, uint32_t peer_gen,
+                   uint16_t service);
+  // The handle a service answers through.
+  Reply reply(Handle h, ClientId client) { return Reply(this, h.slot, h.gen, client); }
 
   // Starts the deadline of a session still pending after its handler
   // returned (an asynchronous reply) or of a call().
@@ -71,6 +86,9 @@ class Sessions {
   void fail_callee(uint16_t service);
   // Forgets the calls `caller` made: they complete as dropped, unseen.
   void drop_caller(Service* caller);
+  // `worker` is gone: calls to it fail UNAVAILABLE at once, and requests it
+  // made are forgotten (there is no one to answer).
+  void fail_worker(uint16_t worker);
 
   uint64_t armed() const { return armed_; }
   uint64_t live() const { return live_; }
@@ -90,7 +108,9 @@ class Sessions {
     bool async = false;  // a client request answered after its handler
     Kind kind = Kind::kClientRequest;
     uint16_t service = 0;
-    uint32_t wire_session = 0;
+    uint32_t wire_session = 0;  // kPeerRequest: the peer's slot
+    uint32_t peer_gen = 0;      // kPeerRequest: the peer's generation
+    uint16_t worker = kLocal;   // kCall: callee's worker; kPeerRequest: caller's
     ClientId client = 0;
     uint32_t next_free = kNone;
     TimerNode timer;

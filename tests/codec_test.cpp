@@ -488,3 +488,24 @@ TEST(Codec, NamesEveryKind) {
 
 }  // namespace
 }  // namespace hazel
+
+namespace hazel {
+namespace {
+
+TEST(Codec, BusAcceptsOnlyBusKinds) {
+  for (unsigned k = 0; k < 256; ++k) {
+    std::vector<uint8_t> h = raw_header(static_cast<uint8_t>(k), 0);
+    Decoded d = decode_vec(h, kSmallMax, Peer::kBus);
+    bool bus_kind = k >= kBusKindFirst && k <= kBusKindLast;
+    EXPECT_EQ(d.status == DecodeStatus::kFrame, bus_kind) << "kind " << k;
+  }
+}
+
+TEST(Codec, ServerAndClientRejectBusKinds) {
+  std::vector<uint8_t> h = raw_header(kBusKindFirst, 0);
+  expect_error(decode_vec(h, kSmallMax, Peer::kServer), Goodbye::kProtocol);
+  expect_error(decode_vec(h, kSmallMax, Peer::kClient), Goodbye::kProtocol);
+}
+
+}  // namespace
+}  // namespace hazel

@@ -55,6 +55,20 @@ class FakeSink final : public hazel::detail::ReplySink {
     async_clients.push_back(client);
   }
 
+  void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
+                       Status status, std::string_view body) override {
+    peer_replies.push_back({worker, slot, gen, status, std::string(body)});
+  }
+
+  struct PeerReply {
+    uint16_t worker;
+    uint32_t slot;
+    uint32_t gen;
+    Status status;
+    std::string body;
+  };
+  std::vector<PeerReply> peer_replies;
+
   std::vector<Sent> sent;
   std::set<ClientId> gone;
   std::vector<ClientId> async_clients;

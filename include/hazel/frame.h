@@ -71,9 +71,15 @@ struct FrameHeader {
   uint32_t length = 0;
 };
 
+// Kinds kBusKindFirst..kBusKindLast are reserved for the bus between the
+// worker processes of one server; they never appear on a client connection.
+inline constexpr uint8_t kBusKindFirst = 16;
+inline constexpr uint8_t kBusKindLast = 31;
+
 // Which side is decoding decides which kinds are legal: a server accepts only
-// REQUEST and SEND, a client only REPLY, PUSH and GOODBYE.
-enum class Peer : uint8_t { kServer, kClient };
+// REQUEST and SEND, a client only REPLY, PUSH and GOODBYE, a worker reading
+// the bus only the bus kinds.
+enum class Peer : uint8_t { kServer, kClient, kBus };
 
 enum class DecodeStatus : uint8_t {
   kNeedMore,  // fewer than kHeaderSize + length bytes are available

@@ -29,15 +29,21 @@ namespace hazel {
 using ClientId = uint64_t;
 
 // Client events a service can subscribe to, as bits of its event mask.
-enum class Event : uint8_t { kConnect = 0, kDisconnect = 1 };
+// kDisconnect is about clients of this worker; kRemoteDisconnect about
+// clients of the other workers (with -w N), for a service that holds ids of
+// clients it does not own.
+enum class Event : uint8_t { kConnect = 0, kDisconnect = 1, kRemoteDisconnect = 2 };
 inline constexpr uint32_t kEventConnect = 1u << static_cast<int>(Event::kConnect);
 inline constexpr uint32_t kEventDisconnect = 1u << static_cast<int>(Event::kDisconnect);
+inline constexpr uint32_t kEventRemoteDisconnect =
+    1u << static_cast<int>(Event::kRemoteDisconnect);
 
 class Context;
 class Service;
 namespace detail {
 class Core;
 class ServiceTable;
+class Sessions;
 }
 
 // One request as a service sees it. `body` is valid only during the call.
@@ -47,6 +53,11 @@ struct Request {
   uint16_t op = 0;
   std::string_view body;
   bool one_way = false;  // a SEND: the reply will be discarded
+  // Another worker sent it (Context::call_worker); `worker` is its index.
+  // Ops meant only for the service's copies on other workers check this,
+  // so that no client can invoke them.
+  bool from_worker = false;
+  uint16_t worker = 0;
 };
 
 // The answer to one request. Move-only; complete it exactly once, now or
@@ -73,11 +84,12 @@ class Reply {
   ClientId client() const { return client_; }
 
  private:
-  friend class detail::Core;
-  Reply(detail::Core* core, uint32_t slot, uint32_t gen, ClientId client)
-      : core_(core), slot_(slot), gen_(gen), client_(client) {}
+  friend class detail::Sessions;
+  Reply(detail::Sessions* sessions, uint32_t slot, uint32_t gen,
+        ClientId client)
+      : sessions_(sessions), slot_(slot), gen_(gen), client_(client) {}
 
-  detail::Core* core_ = nullptr;
+  detail::Sessions* sessions_ = nullptr;
   uint32_t slot_ = 0;
   uint32_t gen_ = 0;
   ClientId client_ = 0;
@@ -162,8 +174,11 @@ class Service {
   virtual void on_send(const Request& req);
   // A client event whose bit is in events().
   virtual void on_event(Event, ClientId) {}
-  // Adds this service's figures to sys INFO.
+  // Adds this service's figures to sys INFO (of this worker).
   virtual void on_info(InfoSink&) {}
+  // Another worker went away (it died or is being replaced: its clients are
+  // gone and calls to it have failed) or came (back).
+  virtual void on_worker(uint16_t /*worker*/, bool /*up*/) {}
 
  protected:
   Context& ctx() { return *ctx_; }
@@ -194,17 +209,32 @@ struct Stats {
   uint64_t sessions_timed_out = 0;
   uint64_t replies_dropped = 0;
   uint64_t sends_dropped = 0;
+  // The bus to the other workers (all 0 for a lone server).
+  uint64_t bus_frames_in = 0;
+  uint64_t bus_frames_out = 0;
+  uint64_t bus_dropped = 0;   // one-way frames not sent: link down or full
+  uint64_t bus_refused = 0;   // requests refused: link down or full
+  uint64_t bus_links_up = 0;
 };
 
 // The daemon as a service sees it. Obtained through Service::ctx() (or
 // Daemon::context() for code outside any service).
+//
+// With several workers (-w N), a client id names its worker, and push,
+// push_many and kick reach a client of any worker. For a client of this
+// worker they act at once and report whether the client exists; for a
+// client of another worker they hand the frame to the bus and report
+// whether the bus took it: the other worker delivers it if the client is
+// still there. A service that must know (sys TELL answering NOT_FOUND)
+// asks the owning worker with call_worker().
 class Context {
  public:
   // Pushes a frame (service = `from`, code = `op`) to a client. False if the
-  // client does not exist (any more).
+  // client does not exist (any more), or its worker cannot be reached.
   bool push(ClientId to, uint16_t from, uint16_t op, std::string_view body);
   // Encodes one PUSH once and queues the same bytes to every listed client
-  // (fan-out). Returns how many clients it was queued to.
+  // (fan-out); clients of other workers get one bus frame per worker.
+  // Returns how many clients it was queued to.
   size_t push_many(const ClientId* to, size_t n, uint16_t from, uint16_t op,
                    std::string_view body);
   // Like push_many, with the body given in two parts (header + payload),
@@ -213,6 +243,8 @@ class Context {
                    std::string_view body_head, std::string_view body_tail);
   // Sends GOODBYE KICKED with `reason` and closes the client.
   bool kick(ClientId client, std::string_view reason);
+  // Whether a client of this worker is connected (false for any id of
+  // another worker: ask its worker).
   bool client_exists(ClientId client) const;
 
   // Calls another service. `done` runs exactly once: OK and the reply body,
@@ -231,8 +263,25 @@ class Context {
   uint64_t now_ms() const;
   uint32_t max_frame() const;
   uint32_t idle_timeout_ms() const;
+  // Workers: this process's index (0..workers()-1) and how many there are.
   uint16_t worker_index() const;
   uint16_t workers() const;
+  // The worker a client id belongs to.
+  uint16_t worker_of(ClientId client) const;
+  bool is_local(ClientId client) const { return worker_of(client) == worker_index(); }
+  // The worker that owns `key` when data is sharded over workers by hash
+  // (as kv does): the same answer on every worker.
+  uint16_t worker_for_key(std::string_view key) const;
+  // Whether the bus link to `worker` is up (always true for this worker).
+  bool worker_up(uint16_t worker) const;
+  // Calls `service` on another worker (on this one, it is call()). The
+  // request reaches that worker's service with from_worker set and
+  // `on_behalf` as its client. `done` runs exactly once: the answer, TIMEOUT,
+  // UNAVAILABLE if the worker is gone or dies meanwhile, BUSY if the bus to
+  // it is full.
+  void call_worker(uint16_t worker, uint16_t service, uint16_t op,
+                   std::string_view body, uint32_t timeout_ms,
+                   CallCallback done, ClientId on_behalf = 0);
   Stats stats() const;
   // Looks a mounted service up by name or id (nullptr if none).
   Service* find_service(std::string_view name) const;

@@ -1,0 +1,80 @@
+// Context: the daemon as a service sees it. Every call forwards to the core;
+// the context only adds who is asking (its owner), so that what a service
+// leaves behind is dropped when it is unmounted.
+#include "client_id.h"
+#include "core.h"
+#include "hazel/service.h"
+
+namespace hazel {
+
+bool Context::push(ClientId to, uint16_t from, uint16_t op,
+                   std::string_view body) {
+  return core_->message.push(to, from, op, body);
+}
+size_t Context::push_many(const ClientId* to, size_t n, uint16_t from,
+                          uint16_t op, std::string_view body) {
+  return core_->message.push_many(to, n, from, op, body, {});
+}
+size_t Context::push_many(const ClientId* to, size_t n, uint16_t from,
+                          uint16_t op, std::string_view head,
+                          std::string_view tail) {
+  return core_->message.push_many(to, n, from, op, head, tail);
+}
+bool Context::kick(ClientId client, std::string_view reason) {
+  return core_->message.kick(client, reason);
+}
+bool Context::client_exists(ClientId client) const {
+  return core_->message.exists(client);
+}
+void Context::call(uint16_t service, uint16_t op, std::string_view body,
+                   uint32_t timeout_ms, CallCallback done) {
+  core_->call(owner_, service, op, body, timeout_ms, std::move(done));
+}
+void Context::call_worker(uint16_t worker, uint16_t service, uint16_t op,
+                          std::string_view body, uint32_t timeout_ms,
+                          CallCallback done, ClientId on_behalf) {
+  core_->call_worker(owner_, worker, service, op, body, timeout_ms,
+                     std::move(done), on_behalf);
+}
+TimerId Context::set_timer(uint32_t delay_ms, TimerCallback fn) {
+  return core_->set_timer(owner_, delay_ms, std::move(fn));
+}
+bool Context::cancel_timer(TimerId id) { return core_->cancel_timer(id); }
+uint64_t Context::now_ms() const { return core_->loop.now_ms(); }
+uint32_t Context::max_frame() const { return core_->cfg.max_frame; }
+uint32_t Context::idle_timeout_ms() const { return core_->cfg.idle_timeout_ms; }
+uint16_t Context::worker_index() const { return core_->cfg.worker_index; }
+uint16_t Context::workers() const { return core_->cfg.workers; }
+uint16_t Context::worker_of(ClientId client) const { return worker_of_id(client); }
+
+uint16_t Context::worker_for_key(std::string_view key) const {
+  uint16_t n = core_->cfg.workers;
+  if (n <= 1) return 0;
+  // FNV-1a: the same on every worker, and cheap for short keys.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : key) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return static_cast<uint16_t>(h % n);
+}
+
+bool Context::worker_up(uint16_t worker) const { return core_->bus.up(worker); }
+Stats Context::stats() const { return core_->stats(); }
+Service* Context::find_service(std::string_view name) const {
+  return core_->services.find(name);
+}
+Service* Context::find_service(uint16_t id) const {
+  return core_->services.find(id);
+}
+void Context::for_each_service(
+    const std::function<void(const Service&)>& fn) const {
+  core_->services.for_each([&](Service& s) { fn(s); });
+}
+void Context::collect_info(InfoSink& sink) const {
+  core_->services.for_each([&](Service& s) {
+    detail::guarded("on_info", [&] { s.on_info(sink); });
+  });
+}
+
+}  // namespace hazel

@@ -1,0 +1,383 @@
+#include "core.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "client_id.h"
+#include "hazel/daemon.h"
+#include "log.h"
+
+namespace hazel::detail {
+
+namespace {
+// A worker of a fresh server starts accepting once it has a link to every
+// other worker, so its first clients find the whole server; a worker that
+// is late does not hold the others back longer than this.
+constexpr uint32_t kAcceptDeadlineMs = 2000;
+}  // namespace
+
+Core::Core(Config config)
+    : cfg(std::move(config)),
+      bus(loop, *this, cfg.max_frame, cfg.bus_max_output),
+      message(loop, cfg, services, *this, bus),
+      sessions(loop.timers(), loop.clock(), *this, cfg.max_sessions),
+      gateway(loop, message),
+      ctx(this, nullptr) {
+  if (!loop.init(&init_error_)) return;
+  loop.set_end_of_turn(&Core::on_end_of_turn, this);
+  loop.set_on_wake(&Core::on_stop_request, this);
+  loop.set_on_signal(&Core::on_signal, this);
+  accept_deadline_.fire = &Core::on_accept_deadline;
+  accept_deadline_.data = this;
+}
+
+Core::~Core() {
+  loop.timers().cancel(&accept_deadline_);
+  for (auto& [id, t] : timers_) loop.timers().cancel(&t->node);
+  // Unmount in reverse so services see their own on_unmount while the rest
+  // of the daemon still stands.
+  std::vector<Service*> mounted;
+  services.for_each([&](Service& s) { mounted.push_back(&s); });
+  for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) unmount(**it);
+}
+
+// ---- services ----------------------------------------------------------------
+
+bool Core::mount(Service& s, std::string* err) {
+  if (!services.add(s, err)) return false;
+  s.own_ctx_.reset(new Context(this, &s));
+  s.ctx_ = s.own_ctx_.get();
+  s.on_mount();
+  return true;
+}
+
+void Core::unmount(Service& s, bool notify) {
+  if (services.find(s.id()) != &s) return;
+  services.remove(s);
+  sessions.fail_callee(s.id());
+  // What the service started must not call back into it once it is gone.
+  sessions.drop_caller(&s);
+  std::vector<TimerId> mine;
+  for (auto& [id, t] : timers_)
+    if (t->owner == &s) mine.push_back(id);
+  for (TimerId id : mine) cancel_timer(id);
+  if (notify) s.on_unmount();
+  s.ctx_ = nullptr;
+  s.own_ctx_.reset();
+}
+
+// ---- requests from clients ---------------------------------------------------
+
+void Core::on_request(Service& s, const Request& req, uint32_t wire_session) {
+  auto h = sessions.open_client(Sessions::Kind::kClientRequest, req.client,
+                                s.id(), wire_session);
+  if (h.slot == Sessions::kNone) {
+    message.send_reply(req.client, s.id(), wire_session, Status::kBusy,
+                       "too many pending sessions");
+    return;
+  }
+  guarded("on_request", [&] { s.on_request(req, sessions.reply(h, req.client)); });
+  // Still pending: the service kept the handle to answer later. Now it
+  // gets a deadline, so the client is answered (TIMEOUT) whatever happens.
+  if (sessions.pending(h)) sessions.arm(h, cfg.request_timeout_ms);
+}
+
+void Core::on_send(Service& s, const Request& req) {
+  guarded("on_send", [&] { s.on_send(req); });
+}
+
+Reply Core::open_discard_reply(const Request& req) {
+  auto h = sessions.open_client(Sessions::Kind::kClientSend, req.client,
+                                req.service, 0);
+  if (h.slot == Sessions::kNone) return Reply();
+  sessions.arm(h, cfg.request_timeout_ms);
+  return sessions.reply(h, req.client);
+}
+
+// ---- answers -----------------------------------------------------------------
+
+bool Core::send_reply(ClientId client, uint16_t service, uint32_t session,
+                      Status status, std::string_view body, bool async) {
+  return message.send_reply(client, service, session, status, body, async);
+}
+
+void Core::on_async_request(ClientId client) { message.on_async_request(client); }
+
+void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
+                           Status status, std::string_view body) {
+  if (body.size() > cfg.max_frame) {
+    status = Status::kTooLarge;
+    body = "result exceeds max_frame";
+  }
+  bus.reply(worker, slot, gen, status, body);
+}
+
+// ---- calls between services --------------------------------------------------
+
+void Core::call(Service* caller, uint16_t service, uint16_t op,
+                std::string_view body, uint32_t timeout_ms, CallCallback done) {
+  if (sessions.live() >= sessions.cap()) {
+    if (done) done(Status::kBusy, "too many pending sessions");
+    return;
+  }
+  auto h = sessions.open_call(caller, service, std::move(done));
+  Service* callee = services.find(service);
+  if (callee == nullptr) {
+    sessions.complete(h, Status::kUnavailable,
+                      "no service " + std::to_string(service));
+    return;
+  }
+  sessions.arm(h, timeout_ms ? timeout_ms : cfg.request_timeout_ms);
+  Request req;
+  req.service = service;
+  req.op = op;
+  req.body = body;
+  guarded("on_request", [&] { callee->on_request(req, sessions.reply(h, 0)); });
+}
+
+void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
+                       uint16_t op, std::string_view body, uint32_t timeout_ms,
+                       CallCallback done, ClientId on_behalf) {
+  if (worker == cfg.worker_index) {
+    call(caller, service, op, body, timeout_ms, std::move(done));
+    return;
+  }
+  if (!bus.up(worker)) {
+    if (done)
+      done(Status::kUnavailable, "worker " + std::to_string(worker) +
+                                     " is not reachable");
+    return;
+  }
+  if (sessions.live() >= sessions.cap()) {
+    if (done) done(Status::kBusy, "too many pending sessions");
+    return;
+  }
+  auto h = sessions.open_call(caller, service, std::move(done), worker);
+  sessions.arm(h, timeout_ms ? timeout_ms : cfg.request_timeout_ms);
+  if (!bus.request(worker, service, op, h.slot, h.gen, on_behalf, body))
+    sessions.complete(h, Status::kBusy,
+                      "the bus to worker " + std::to_string(worker) + " is full");
+}
+
+// ---- the bus -----------------------------------------------------------------
+
+void Core::on_bus_request(uint16_t from, uint16_t service, uint16_t op,
+                          uint32_t slot, uint32_t gen, ClientId on_behalf,
+                          std::string_view body) {
+  Service* s = services.find(service);
+  if (s == nullptr) {
+    bus.reply(from, slot, gen, Status::kUnavailable,
+              "no service " + std::to_string(service) + " on worker " +
+                  std::to_string(cfg.worker_index));
+    return;
+  }
+  auto h = sessions.open_peer(from, slot, gen, service);
+  if (h.slot == Sessions::kNone) {
+    bus.reply(from, slot, gen, Status::kBusy, "too many pending sessions");
+    return;
+  }
+  Request req;
+  req.client = on_behalf;
+  req.service = service;
+  req.op = op;
+  req.body = body;
+  req.from_worker = true;
+  req.worker = from;
+  guarded("on_request", [&] { s->on_request(req, sessions.reply(h, on_behalf)); });
+  if (sessions.pending(h)) sessions.arm(h, cfg.request_timeout_ms);
+}
+
+void Core::on_bus_reply(uint16_t, uint32_t slot, uint32_t gen, Status status,
+                        std::string_view body) {
+  // A late answer (the call timed out) finds a stale handle and is dropped.
+  sessions.complete({slot, gen}, status, body);
+}
+
+void Core::on_bus_deliver(uint16_t, const uint8_t* ids, size_t n,
+                          std::string_view frame) {
+  message.deliver(ids, n, frame);
+}
+
+void Core::on_bus_kick(uint16_t, ClientId client, std::string_view reason) {
+  message.kick(client, reason);
+}
+
+void Core::on_bus_event(uint16_t, Event ev, ClientId client) {
+  if (ev == Event::kRemoteDisconnect) services.notify(ev, client);
+}
+
+void Core::on_link(uint16_t worker, bool up) {
+  if (!up) sessions.fail_worker(worker);
+  services.for_each([&](Service& s) {
+    guarded("on_worker", [&] { s.on_worker(worker, up); });
+  });
+  if (up && !accepting_ && started_ &&
+      bus.links_up() + 1 >= cfg.workers)
+    start_accepting();
+}
+
+// ---- timers ------------------------------------------------------------------
+
+void Core::on_service_timer(TimerNode* n) {
+  auto* t = static_cast<ServiceTimer*>(n->data);
+  Core* core = t->core;
+  TimerCallback fn = std::move(t->fn);
+  core->timers_.erase(t->id);  // frees t
+  if (fn) guarded("timer", [&] { fn(); });
+}
+
+TimerId Core::set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn) {
+  auto t = std::make_unique<ServiceTimer>();
+  t->id = next_timer_id_++;
+  t->fn = std::move(fn);
+  t->core = this;
+  t->owner = owner;
+  t->node.fire = &Core::on_service_timer;
+  t->node.data = t.get();
+  loop.add_timer(&t->node, delay_ms);
+  TimerId id = t->id;
+  timers_.emplace(id, std::move(t));
+  return id;
+}
+
+bool Core::cancel_timer(TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return false;
+  loop.timers().cancel(&it->second->node);
+  // Destroy the callback outside the map: what it owns may call back in.
+  std::unique_ptr<ServiceTimer> t = std::move(it->second);
+  timers_.erase(it);
+  t.reset();
+  return true;
+}
+
+Stats Core::stats() const {
+  Stats s;
+  s.uptime_s = (loop.now_ms() - started_ms_) / 1000;
+  s.clients = message.clients();
+  s.clients_total = message.clients_total();
+  s.frames_in = message.frames_in();
+  s.frames_out = message.frames_out();
+  s.sessions_pending = sessions.armed();
+  s.sessions_timed_out = sessions.timed_out();
+  s.replies_dropped = sessions.dropped();
+  s.sends_dropped = message.sends_dropped() + sessions.send_errors();
+  const BusStats& b = bus.stats();
+  s.bus_frames_in = b.frames_in;
+  s.bus_frames_out = b.frames_out;
+  s.bus_dropped = b.dropped;
+  s.bus_refused = b.refused;
+  s.bus_links_up = bus.links_up();
+  return s;
+}
+
+// ---- life --------------------------------------------------------------------
+
+void Core::adopt(WorkerSetup setup) {
+  worker_ = std::move(setup);
+  is_worker_ = true;
+  cfg.worker_index = worker_.index;
+  cfg.workers = worker_.workers;
+  cfg.reuse_port = true;
+}
+
+bool Core::start(std::string* err) {
+  if (!init_error_.empty()) {
+    *err = init_error_;
+    return false;
+  }
+  set_log_level(cfg.log_level);
+  if (is_worker_) {
+    message.set_first_id(first_client_id(cfg.worker_index, worker_.incarnation));
+    if (!gateway.adopt(worker_.listen_fd, err)) return false;
+  } else if (!gateway.listen(cfg.bind, cfg.port, cfg.reuse_port, err)) {
+    return false;
+  }
+  // Tell the other workers which events about their clients we want.
+  uint32_t mask = 0;
+  services.for_each([&](Service& s) { mask |= s.events(); });
+  bus.configure(cfg.worker_index, cfg.workers, mask & kEventRemoteDisconnect);
+  if (is_worker_) {
+    bus.set_control(worker_.control_fd);
+    for (auto& [w, fd] : worker_.links) bus.attach(w, fd);
+    worker_.links.clear();
+  }
+  started_ = true;
+  started_ms_ = loop.now_ms();
+  if (cfg.workers <= 1 || bus.links_up() + 1 >= cfg.workers)
+    return start_accepting(err);
+  loop.add_timer(&accept_deadline_, kAcceptDeadlineMs);
+  return true;
+}
+
+bool Core::start_accepting(std::string* err) {
+  if (accepting_) return true;
+  loop.timers().cancel(&accept_deadline_);
+  if (!gateway.start(err)) return false;
+  accepting_ = true;
+  HZ_INFO("hazel %s listening on %s:%u (worker %u of %u, max_frame %u, "
+          "idle %u ms)",
+          version(), cfg.bind.c_str(), gateway.port(), cfg.worker_index,
+          cfg.workers, cfg.max_frame, cfg.idle_timeout_ms);
+  bus.ready();
+  return true;
+}
+
+void Core::start_accepting() {
+  std::string err;
+  if (!start_accepting(&err)) HZ_ERROR("%s", err.c_str());
+}
+
+void Core::on_accept_deadline(TimerNode* n) {
+  auto* core = static_cast<Core*>(n->data);
+  HZ_WARN("%u of %u bus links up after %u ms; serving without the rest",
+          core->bus.links_up(), core->cfg.workers - 1, kAcceptDeadlineMs);
+  core->start_accepting();
+}
+
+int Core::run() {
+  if (!started_) {
+    HZ_ERROR("run() before a successful start()");
+    return 1;
+  }
+  if (cfg.handle_signals) {
+    const int sigs[] = {SIGTERM, SIGINT};
+    std::string err;
+    if (!loop.watch_signals(sigs, 2, &err)) {
+      HZ_ERROR("%s", err.c_str());
+      return 1;
+    }
+  }
+  loop.run();
+  HZ_INFO("stopped");
+  return 0;
+}
+
+void Core::begin_shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  loop.timers().cancel(&accept_deadline_);
+  gateway.close_listener();
+  message.shutdown_all(cfg.shutdown_flush_ms);
+}
+
+void Core::on_end_of_turn(void* arg) {
+  auto* core = static_cast<Core*>(arg);
+  core->message.end_turn();
+  core->bus.end_turn();
+  if (core->shutting_down_ && core->message.idle()) core->loop.stop();
+}
+
+void Core::on_stop_request(void* arg) {
+  static_cast<Core*>(arg)->begin_shutdown();
+}
+
+void Core::on_signal(void* arg, int signo) {
+  HZ_INFO("received %s, shutting down", strsignal(signo));
+  static_cast<Core*>(arg)->begin_shutdown();
+}
+
+}  // namespace hazel::detail
