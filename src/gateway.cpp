@@ -29,8 +29,8 @@ Gateway::~Gateway() {
   if (spare_fd_ >= 0) close(spare_fd_);
 }
 
-bool Gateway::listen(const std::string& addr, uint16_t port, bool reuse_port,
-                     std::string* err) {
+int listen_socket(const std::string& addr, uint16_t port, bool reuse_port,
+                  uint16_t* bound_port, std::string* err) {
   struct sockaddr_storage ss{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<struct sockaddr_in*>(&ss);
@@ -48,32 +48,40 @@ bool Gateway::listen(const std::string& addr, uint16_t port, bool reuse_port,
     len = sizeof *v6;
   } else {
     *err = "bind " + addr + ": not an IPv4 or IPv6 address";
-    return false;
+    return -1;
   }
   std::string where = (family == AF_INET6 ? "[" + addr + "]" : addr) + ":" +
                       std::to_string(port);
-  fd_ = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
     *err = "socket " + where + ": " + strerror(errno);
-    return false;
+    return -1;
   }
   int one = 1;
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // Workers of one server share the port; the kernel spreads connections.
-  if (reuse_port) setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd_, reinterpret_cast<struct sockaddr*>(&ss), len) != 0) {
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) != 0) {
     *err = "bind " + where + ": " + strerror(errno);
-    close_listener();
-    return false;
+    close(fd);
+    return -1;
   }
-  if (::listen(fd_, kBacklog) != 0) {
+  if (::listen(fd, kBacklog) != 0) {
     *err = "listen " + where + ": " + strerror(errno);
-    close_listener();
-    return false;
+    close(fd);
+    return -1;
   }
   len = sizeof ss;
-  getsockname(fd_, reinterpret_cast<struct sockaddr*>(&ss), &len);
-  port_ = ntohs(family == AF_INET ? v4->sin_port : v6->sin6_port);
+  getsockname(fd, reinterpret_cast<struct sockaddr*>(&ss), &len);
+  if (bound_port)
+    *bound_port = ntohs(family == AF_INET ? v4->sin_port : v6->sin6_port);
+  return fd;
+}
+
+bool Gateway::listen(const std::string& addr, uint16_t port, bool reuse_port,
+                     std::string* err) {
+  fd_ = listen_socket(addr, port, reuse_port, &port_, err);
+  if (fd_ < 0) return false;
   spare_fd_ = open_spare();
   return true;
 }

@@ -19,6 +19,12 @@ class GatewaySink {
   ~GatewaySink() = default;
 };
 
+// A non-blocking, close-on-exec socket listening on `addr:port` (IPv4 or
+// IPv6 literal) with SO_REUSEADDR, and SO_REUSEPORT if asked; -1 and `err`
+// ("bind 0.0.0.0:9000: Address already in use") on failure.
+int listen_socket(const std::string& addr, uint16_t port, bool reuse_port,
+                  uint16_t* bound_port, std::string* err);
+
 class Gateway final : public IoHandler {
  public:
   Gateway(Loop& loop, GatewaySink& sink) : loop_(loop), sink_(sink) {}

@@ -13,7 +13,12 @@ namespace hazel {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 const char* const kNames[] = {"error", "warn ", "info ", "debug"};
+char g_tag[32] = "";
 }  // namespace
+
+void set_log_tag(const char* tag) {
+  snprintf(g_tag, sizeof g_tag, "%s%s", *tag ? " " : "", tag);
+}
 
 void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
@@ -28,10 +33,11 @@ void log_write(LogLevel level, const char* fmt, ...) {
   struct tm tm;
   gmtime_r(&tv.tv_sec, &tm);
   int n = snprintf(line, sizeof line,
-                   "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%d] ",
+                   "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s [%d%s] ",
                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                    tm.tm_min, tm.tm_sec, static_cast<int>(tv.tv_usec / 1000),
-                   kNames[static_cast<int>(level)], static_cast<int>(getpid()));
+                   kNames[static_cast<int>(level)], static_cast<int>(getpid()),
+                   g_tag);
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - static_cast<size_t>(n) - 1, fmt, ap);

@@ -6,6 +6,9 @@
 namespace hazel {
 
 void set_log_level(LogLevel level);
+// Names this process in every line after its pid ("master", "worker 1"):
+// the processes of one server share stderr.
+void set_log_tag(const char* tag);
 LogLevel log_level();
 bool log_enabled(LogLevel level);
 void log_write(LogLevel level, const char* fmt, ...)

@@ -1,5 +1,7 @@
 // ./hazel — parse flags, run a daemon. Exit codes: 0 clean stop, 1 runtime
 // failure (e.g. the port is taken), 2 bad command line.
+#include <sched.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +32,8 @@ constexpr const char* kUsage =
     "      --max-client-sessions N\n"
     "                           requests of one client pending at once\n"
     "                           (default 4096)\n"
+    "  -w, --workers N|auto     worker processes on the port, sharing clients,\n"
+    "                           rooms and keys; auto = one per CPU (default 1)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
     "      --version            print the version and exit\n";
@@ -61,6 +65,17 @@ hazel::LogLevel parse_level(const char* text) {
   if (t == "debug") return hazel::LogLevel::kDebug;
   usage_error(std::string("--log-level: '") + text +
               "' is not one of error, warn, info, debug");
+}
+
+uint16_t parse_workers(const std::string& flag, const char* text) {
+  if (text != nullptr && std::string_view(text) == "auto") {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return static_cast<uint16_t>(n < 1 ? 1 : (n > 1024 ? 1024 : n));
+  }
+  return static_cast<uint16_t>(parse_uint(flag, text, 1, 1024));
 }
 
 }  // namespace
@@ -107,6 +122,8 @@ int main(int argc, char** argv) {
     } else if (a == "--max-client-sessions") {
       cfg.max_client_sessions =
           static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
+    } else if (a == "-w" || a == "--workers") {
+      cfg.workers = parse_workers(a, value());
     } else if (a == "--log-level") {
       cfg.log_level = parse_level(value());
     } else {
@@ -114,11 +131,5 @@ int main(int argc, char** argv) {
     }
   }
 
-  hazel::Daemon daemon(cfg);
-  std::string err;
-  if (!daemon.start(&err)) {
-    fprintf(stderr, "%s\n", err.c_str());
-    return 1;
-  }
-  return daemon.run();
+  return hazel::run_server(cfg, nullptr, argv);
 }

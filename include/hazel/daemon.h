@@ -58,6 +58,20 @@ class Daemon {
   std::unique_ptr<detail::Core> core_;
 };
 
+// Mounts an embedder's services on a fresh daemon; false (and `err`) to give
+// up. With workers it runs once in every worker process, each time a worker
+// starts, so the services it mounts must be created by it (or outlive every
+// worker: a static object will do).
+using DaemonSetup = UniqueFunction<bool(Daemon& d, std::string* err)>;
+
+// Runs a whole server, as ./hazel does. With cfg.workers <= 1: one daemon in
+// this process. With more: a master process that forks cfg.workers worker
+// processes on one port and supervises them (docs/SCALING.md). `argv` is
+// main's, so that ps shows "hazel: master" and "hazel: worker 1" (optional).
+// Returns the exit code: 0 after a clean stop (SIGTERM/SIGINT), 1 if the
+// server could not run; errors go to stderr.
+int run_server(Config cfg, DaemonSetup setup = nullptr, char** argv = nullptr);
+
 // Version string, e.g. "0.1.0".
 const char* version();
 

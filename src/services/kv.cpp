@@ -5,7 +5,11 @@
 //   4 INCR  u16 klen, key, i64 delta              -> new value, decimal text
 //
 // Everything reaches the data by message (a client REQUEST or a service's
-// call()), never by pointer, so the key space can live on another worker.
+// call()), never by pointer, so the key space can live on another worker:
+// with several workers the keys are sharded by hash (Context::
+// worker_for_key), each key has exactly one owner, and a request for a key
+// owned elsewhere is forwarded to the owner's kv and answered by it (TTL
+// and INCR stay exact). A worker that dies loses its shard.
 //
 // Expiry is lazy (an expired key is removed when touched) and active: a
 // min-heap of (deadline, key) is swept by a timer every kSweepMs, so expired
@@ -84,6 +88,7 @@ class Kv final : public Service {
   }
 
   void on_request(const Request& req, Reply reply) override {
+    if (ctx().workers() > 1 && forward(req, reply)) return;
     switch (req.op) {
       case kGet: get(req.body, reply); return;
       case kSet: set(req.body, reply); return;
@@ -101,6 +106,32 @@ class Kv final : public Service {
 
  private:
   using Map = StringMap<Entry>;
+
+  // Sends a request for a key owned by another worker to it; false if the
+  // key is ours (or the body is malformed: answered here, as BAD_REQUEST).
+  bool forward(const Request& req, Reply& reply) {
+    std::string_view key;
+    Keyed k;
+    if (req.op == kGet || req.op == kDel) {
+      key = req.body;
+    } else if ((req.op == kSet || req.op == kIncr) && parse_keyed(req.body, &k)) {
+      key = k.key;
+    }
+    if (!valid_key(key)) return false;
+    uint16_t owner = ctx().worker_for_key(key);
+    if (owner == ctx().worker_index()) return false;
+    if (req.from_worker) {
+      reply.error(Status::kUnavailable, "key is not owned by this worker");
+      return true;
+    }
+    ctx().call_worker(
+        owner, kv::kId, req.op, req.body, 0,
+        [r = std::move(reply)](Status st, std::string_view body) mutable {
+          r.send(st, body);
+        },
+        req.client);
+    return true;
+  }
 
   // The live entry for `key`, removing it first if it has expired.
   Entry* lookup(std::string_view key) {

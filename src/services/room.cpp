@@ -11,6 +11,14 @@
 // The service subscribes to DISCONNECT and takes a client out of the rooms
 // it joined: the cost is that client's rooms, never all rooms. Empty rooms
 // are freed.
+//
+// With several workers a room spans them all, and membership lives where the
+// member is: each worker's room service knows only its own clients. JOIN
+// and LEAVE are local; PUBLISH delivers to the local members and asks every
+// other worker to deliver to theirs (one bus frame per worker, the PUSH
+// encoded once there), answering with the sum of the counts; MEMBERS and
+// JOIN's count gather every worker's share. A client that disconnects is out
+// of its rooms on its own worker at once, hence everywhere.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +26,7 @@
 #include <vector>
 
 #include "services/builtin.h"
+#include "services/gather.h"
 #include "services/string_map.h"
 
 namespace hazel::services {
@@ -25,6 +34,9 @@ namespace hazel::services {
 namespace {
 
 using namespace room;
+
+// Between the room services of the workers only: the local member count.
+constexpr uint16_t kCountLocal = 0x8001;
 
 struct Room {
   std::string name;
@@ -44,6 +56,9 @@ class RoomService final : public Service {
       case kLeave: leave(req, reply); return;
       case kPublish: publish(req, reply); return;
       case kMembers: members(req, reply); return;
+      case kCountLocal:
+        if (req.from_worker) return count_local(req, reply);
+        [[fallthrough]];
       default:
         reply.error(Status::kNoOp, "room has no op " + std::to_string(req.op));
     }
@@ -91,8 +106,40 @@ class RoomService final : public Service {
       joined_[req.client].push_back(r);
       ++memberships_;
     }
+    sum_counts(req, reply, kCountLocal, static_cast<uint32_t>(r->members.size()));
+  }
+
+  void count_local(const Request& req, Reply& reply) {
+    Room* r = valid_name(req.body) ? find(req.body) : nullptr;
     uint8_t buf[4];
-    reply.ok(u32_body(static_cast<uint32_t>(r->members.size()), buf));
+    reply.ok(u32_body(r ? static_cast<uint32_t>(r->members.size()) : 0, buf));
+  }
+
+  // Answers `local` plus the u32 counts every other worker answers to `op`
+  // (the same body), unless this request came from a worker.
+  void sum_counts(const Request& req, Reply& reply, uint16_t op,
+                  uint32_t local) {
+    if (ctx().workers() <= 1 || req.from_worker) {
+      uint8_t buf[4];
+      reply.ok(u32_body(local, buf));
+      return;
+    }
+    ask_other_workers(
+        ctx(), room::kId, op, req.body, req.client, std::move(reply),
+        [local](Reply& r, std::vector<WorkerAnswer>& answers) {
+          uint32_t total = local;
+          for (WorkerAnswer& a : answers) {
+            if (a.status == Status::kTimeout)
+              return r.error(Status::kTimeout, "worker " +
+                                                   std::to_string(a.worker) +
+                                                   " did not answer in time");
+            // A worker that is gone has no members any more.
+            if (a.status == Status::kOk && a.body.size() == 4)
+              total += get_u32(reinterpret_cast<const uint8_t*>(a.body.data()));
+          }
+          uint8_t buf[4];
+          r.ok(u32_body(total, buf));
+        });
   }
 
   void leave(const Request& req, Reply& reply) {
@@ -140,8 +187,7 @@ class RoomService final : public Service {
           r->members.data(), r->members.size(), room::kId, kPublish, head_,
           payload));
     }
-    uint8_t buf[4];
-    reply.ok(u32_body(delivered, buf));
+    sum_counts(req, reply, kPublish, delivered);
   }
 
   void members(const Request& req, Reply& reply) {
@@ -153,7 +199,22 @@ class RoomService final : public Service {
       for (size_t i = 0; i < r->members.size(); ++i)
         put_u64(w + 8 * i, r->members[i]);
     }
-    reply.ok(out);
+    if (ctx().workers() <= 1 || req.from_worker) return reply.ok(out);
+    ask_other_workers(
+        ctx(), room::kId, kMembers, req.body, req.client, std::move(reply),
+        [out = std::move(out), max = ctx().max_frame()](
+            Reply& r, std::vector<WorkerAnswer>& answers) mutable {
+          for (WorkerAnswer& a : answers) {
+            if (a.status == Status::kTimeout)
+              return r.error(Status::kTimeout, "worker " +
+                                                   std::to_string(a.worker) +
+                                                   " did not answer in time");
+            if (a.status == Status::kOk) out += a.body;
+          }
+          if (out.size() > max)
+            return r.error(Status::kTooLarge, "the member list exceeds max_frame");
+          r.ok(out);
+        });
   }
 
   void remove_member(Room& r, ClientId client) {

@@ -5,12 +5,19 @@
 //   4 SERVICES  "<id> <name>" lines
 //   5 INFO      "<name> <value>" lines
 //   6 TELL      u64 target id + payload -> PUSH sys/6 to the target
+//
+// With several workers, TELL to a client of another worker is answered by
+// that worker (so NOT_FOUND comes from the one that would hold the client),
+// and INFO gathers every worker's figures and sums them.
+#include <charconv>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "hazel/daemon.h"
 #include "services/builtin.h"
+#include "services/gather.h"
 
 namespace hazel::services {
 
@@ -21,6 +28,9 @@ using namespace sys;
 // INFO keys that must be present even before their service is mounted.
 const char* const kRequiredInfo[] = {"sessions_pending", "sessions_timed_out",
                                      "kv_keys", "rooms"};
+// Figures of one worker that INFO also shows per worker.
+const char* const kPerWorker[] = {"clients", "clients_total", "frames_in",
+                                  "frames_out"};
 
 class Lines final : public InfoSink {
  public:
@@ -37,6 +47,41 @@ class Lines final : public InfoSink {
     for (auto& [n, v] : items_)
       if (n == name) return true;
     return false;
+  }
+  int64_t get(std::string_view name) const {
+    for (auto& [n, v] : items_)
+      if (n == name) return v;
+    return 0;
+  }
+  void set(std::string_view name, int64_t value) {
+    for (auto& [n, v] : items_)
+      if (n == name) {
+        v = value;
+        return;
+      }
+    items_.emplace_back(std::string(name), value);
+  }
+  // Adds another worker's figures (INFO text): summed, except the ones
+  // that are about the whole server rather than one worker.
+  void merge(std::string_view text) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t eol = text.find('\n', pos);
+      if (eol == std::string_view::npos) eol = text.size();
+      std::string_view line = text.substr(pos, eol - pos);
+      pos = eol + 1;
+      size_t sp = line.find(' ');
+      if (sp == std::string_view::npos) continue;
+      std::string_view name = line.substr(0, sp);
+      int64_t v = 0;
+      std::from_chars(line.data() + sp + 1, line.data() + line.size(), v);
+      if (name == "workers") continue;
+      if (name == "uptime_s") {
+        if (v > get(name)) set(name, v);
+        continue;
+      }
+      add(name, v);
+    }
   }
   std::string text() const {
     std::string out;
@@ -58,7 +103,7 @@ class Sys final : public Service {
       case kHello: hello(req, reply); return;
       case kResolve: resolve(req, reply); return;
       case kServices: list(reply); return;
-      case kInfo: info(reply); return;
+      case kInfo: info(req, reply); return;
       case kTell: tell(req, reply); return;
       default:
         reply.error(Status::kNoOp, "sys has no op " + std::to_string(req.op));
@@ -97,7 +142,39 @@ class Sys final : public Service {
     reply.ok(out);
   }
 
-  void info(Reply& reply) {
+  void info(const Request& req, Reply& reply) {
+    auto lines = std::make_unique<Lines>(local_info());
+    if (ctx().workers() <= 1 || req.from_worker) {
+      reply.ok(lines->text());
+      return;
+    }
+    uint16_t self = ctx().worker_index();
+    ask_other_workers(
+        ctx(), sys::kId, kInfo, {}, req.client, std::move(reply),
+        [lines = std::move(lines), self](Reply& r,
+                                         std::vector<WorkerAnswer>& answers) {
+          Lines per_worker;
+          auto note = [&](uint16_t w, const Lines& l) {
+            std::string prefix = "worker" + std::to_string(w) + "_";
+            for (const char* key : kPerWorker)
+              per_worker.add(prefix + key, l.get(key));
+          };
+          note(self, *lines);
+          int64_t up = 1;
+          for (WorkerAnswer& a : answers) {
+            if (a.status != Status::kOk) continue;
+            Lines theirs;
+            theirs.merge(a.body);
+            note(a.worker, theirs);
+            lines->merge(a.body);
+            ++up;
+          }
+          lines->set("workers_answered", up);
+          r.ok(lines->text() + per_worker.text());
+        });
+  }
+
+  Lines local_info() {
     Stats st = ctx().stats();
     Lines lines;
     lines.add("uptime_s", static_cast<int64_t>(st.uptime_s));
@@ -113,7 +190,14 @@ class Sys final : public Service {
     ctx().collect_info(lines);
     for (const char* key : kRequiredInfo)
       if (!lines.has(key)) lines.add(key, 0);
-    reply.ok(lines.text());
+    if (ctx().workers() > 1) {
+      lines.add("bus_frames_in", static_cast<int64_t>(st.bus_frames_in));
+      lines.add("bus_frames_out", static_cast<int64_t>(st.bus_frames_out));
+      lines.add("bus_dropped", static_cast<int64_t>(st.bus_dropped));
+      lines.add("bus_refused", static_cast<int64_t>(st.bus_refused));
+      lines.add("bus_links_up", static_cast<int64_t>(st.bus_links_up));
+    }
+    return lines;
   }
 
   void tell(const Request& req, Reply& reply) {
@@ -123,6 +207,18 @@ class Sys final : public Service {
     }
     auto* p = reinterpret_cast<const uint8_t*>(req.body.data());
     ClientId target = get_u64(p);
+    uint16_t owner = ctx().worker_of(target);
+    if (owner != ctx().worker_index() && !req.from_worker &&
+        owner < ctx().workers()) {
+      // The worker that would hold the target answers, NOT_FOUND included.
+      ctx().call_worker(
+          owner, sys::kId, kTell, req.body, 0,
+          [r = std::move(reply)](Status st, std::string_view b) mutable {
+            r.send(st, b);
+          },
+          req.client);
+      return;
+    }
     // The target sees who spoke: u64 sender id, then the payload.
     std::string body(8, '\0');
     put_u64(reinterpret_cast<uint8_t*>(body.data()), req.client);

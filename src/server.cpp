@@ -1,0 +1,30 @@
+// run_server: ./hazel's whole life, for it and for embedders: a lone daemon,
+// or a master with its workers.
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "hazel/daemon.h"
+#include "master.h"
+
+namespace hazel {
+
+int run_server(Config cfg, DaemonSetup setup, char** argv) {
+  if (cfg.workers > 1) {
+    detail::Master master(std::move(cfg), std::move(setup), argv);
+    return master.run();
+  }
+  Daemon daemon(std::move(cfg));
+  std::string err;
+  if (setup && !setup(daemon, &err)) {
+    fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  if (!daemon.start(&err)) {
+    fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  return daemon.run();
+}
+
+}  // namespace hazel
