@@ -428,6 +428,13 @@ void Bus::drop(Link& l, const char* why) {
   if (was_up) sink_.on_link(worker, false);
 }
 
+void Bus::close_all() {
+  end_turn();
+  for (auto& l : links_)
+    if (l) drop(*l, "this worker is stopping");
+  dead_.clear();
+}
+
 void Bus::schedule_flush(Link& l) {
   if (l.in_flush) return;
   l.in_flush = true;

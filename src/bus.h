@@ -119,6 +119,8 @@ class Bus {
 
   // Writes what the turn queued.
   void end_turn();
+  // Closes every link (a stopping worker): the others fail what waits on us.
+  void close_all();
   const BusStats& stats() const { return stats_; }
 
  private:

@@ -290,8 +290,9 @@ bool Core::start(std::string* err) {
     return false;
   }
   set_log_level(cfg.log_level);
+  message.set_worker(cfg.worker_index,
+                     first_client_id(cfg.worker_index, worker_.incarnation));
   if (is_worker_) {
-    message.set_first_id(first_client_id(cfg.worker_index, worker_.incarnation));
     if (!gateway.adopt(worker_.listen_fd, err)) return false;
   } else if (!gateway.listen(cfg.bind, cfg.port, cfg.reuse_port, err)) {
     return false;
@@ -301,7 +302,7 @@ bool Core::start(std::string* err) {
   services.for_each([&](Service& s) { mask |= s.events(); });
   bus.configure(cfg.worker_index, cfg.workers, mask & kEventRemoteDisconnect);
   if (is_worker_) {
-    bus.set_control(worker_.control_fd);
+    if (worker_.control_fd >= 0) bus.set_control(worker_.control_fd);
     for (auto& [w, fd] : worker_.links) bus.attach(w, fd);
     worker_.links.clear();
   }
@@ -352,6 +353,7 @@ int Core::run() {
     }
   }
   loop.run();
+  bus.close_all();
   HZ_INFO("stopped");
   return 0;
 }

@@ -59,8 +59,11 @@ class Message final : public GatewaySink {
   };
   Route route(ClientId id) const;
 
-  // The first id this worker hands out (see client_id.h).
-  void set_first_id(ClientId id) { next_id_ = id; }
+  // This worker's index and the first id it hands out (see client_id.h).
+  void set_worker(uint16_t self, ClientId first_id) {
+    self_ = self;
+    next_id_ = first_id;
+  }
 
   // GatewaySink: a new connection becomes a client.
   void on_accept(int fd) override;

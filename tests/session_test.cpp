@@ -590,4 +590,58 @@ TEST_F(Sessions, DestroyingTheTableUnlinksItsDeadlinesFromTheWheel) {
 }
 
 }  // namespace
+// ---- other workers ------------------------------------------------------------
+
+TEST_F(Sessions, PeerRequestAnswerGoesBackToTheAskingWorkerWithItsHandle) {
+  auto h = table->open_peer(3, 41, 9, kCallee);
+  ASSERT_TRUE(table->complete(h, Status::kOk, "done"));
+  ASSERT_EQ(sink.peer_replies.size(), 1u);
+  EXPECT_EQ(sink.peer_replies[0].worker, 3);
+  EXPECT_EQ(sink.peer_replies[0].slot, 41u);
+  EXPECT_EQ(sink.peer_replies[0].gen, 9u);
+  EXPECT_EQ(sink.peer_replies[0].body, "done");
+  EXPECT_TRUE(sink.sent.empty());
+}
+
+TEST_F(Sessions, PeerRequestTimesOutBackToTheAskingWorker) {
+  auto h = table->open_peer(1, 5, 2, kCallee);
+  table->arm(h, 100);
+  advance_to(100);
+  ASSERT_EQ(sink.peer_replies.size(), 1u);
+  EXPECT_EQ(sink.peer_replies[0].status, Status::kTimeout);
+}
+
+TEST_F(Sessions, WorkerGoneFailsItsCallsUnavailableAtOnce) {
+  CallResult to1, to2, local;
+  table->arm(table->open_call(nullptr, kCallee, record(&to1), 1), 1000);
+  table->arm(table->open_call(nullptr, kCallee, record(&to2), 2), 1000);
+  table->arm(table->open_call(nullptr, kCallee, record(&local)), 1000);
+  table->fail_worker(1);
+  EXPECT_EQ(to1.calls, 1);
+  EXPECT_EQ(to1.status, Status::kUnavailable);
+  EXPECT_EQ(to2.calls, 0);
+  EXPECT_EQ(local.calls, 0);
+  EXPECT_EQ(table->live(), 2u);
+}
+
+TEST_F(Sessions, WorkerGoneForgetsTheRequestsItMade) {
+  auto h = table->open_peer(1, 5, 2, kCallee);
+  table->arm(h, 100);
+  table->fail_worker(1);
+  EXPECT_FALSE(table->pending(h));
+  advance_to(1000);
+  EXPECT_TRUE(sink.peer_replies.empty());
+  EXPECT_EQ(table->live(), 0u);
+}
+
+TEST_F(Sessions, UnmountingALocalServiceLeavesCallsToItsNamesakeElsewhere) {
+  CallResult remote, local;
+  table->open_call(nullptr, kCallee, record(&remote), 1);
+  table->open_call(nullptr, kCallee, record(&local));
+  table->fail_callee(kCallee);
+  EXPECT_EQ(local.calls, 1);
+  EXPECT_EQ(local.status, Status::kUnavailable);
+  EXPECT_EQ(remote.calls, 0);
+}
+
 }  // namespace hazel_session_spec
