@@ -2,6 +2,7 @@
 // failure (e.g. the port is taken), 2 bad command line.
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "client_id.h"
 #include "hazel/daemon.h"
 
 namespace {
@@ -68,14 +70,22 @@ hazel::LogLevel parse_level(const char* text) {
 }
 
 uint16_t parse_workers(const std::string& flag, const char* text) {
-  if (text != nullptr && std::string_view(text) == "auto") {
+  if (text == nullptr) usage_error(flag + " needs a value (a number or auto)");
+  if (std::string_view(text) == "auto") {
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
     int n = CPU_COUNT(&set);
-    return static_cast<uint16_t>(n < 1 ? 1 : (n > 1024 ? 1024 : n));
+    return static_cast<uint16_t>(std::clamp<int>(n, 1, hazel::kMaxWorkers));
   }
-  return static_cast<uint16_t>(parse_uint(flag, text, 1, 1024));
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = strtoul(text, &end, 10);
+  if (*text == '\0' || *text == '-' || *end != '\0' || errno != 0 || v < 1 ||
+      v > hazel::kMaxWorkers)
+    usage_error(flag + ": '" + text + "' is not auto or a number in 1.." +
+                std::to_string(hazel::kMaxWorkers));
+  return static_cast<uint16_t>(v);
 }
 
 }  // namespace

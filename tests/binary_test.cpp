@@ -225,6 +225,16 @@ TEST(Binary, PortAboveRangeExitsTwoWithOneLine) {
   expect_usage_error({"-p", "70000"});
 }
 
+TEST(Binary, ZeroWorkersExitsTwoWithOneLine) {
+  REQUIRE_BINARY();
+  expect_usage_error({"-w", "0"});
+}
+
+TEST(Binary, NonNumericWorkersExitsTwoWithOneLine) {
+  REQUIRE_BINARY();
+  expect_usage_error({"--workers", "many"});
+}
+
 TEST(Binary, MissingFlagValueExitsTwoWithOneLine) {
   REQUIRE_BINARY();
   expect_usage_error({"--port"});
