@@ -1,7 +1,11 @@
 // A hazel server with one custom service next to the built-ins.
 //
-//   make examples && examples/bin/score_server -p 9000
+//   make examples && examples/bin/score_server -p 9000 [-w N]
 //   (then send REQUEST service 100 op 1 with a player name; see README)
+//
+// With -w N it runs N worker processes under a master, like ./hazel -w N;
+// each worker mounts its own ScoreService, and the counters stay exact
+// because they live in kv, whose keys each have one owner worker.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,18 +19,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
       cfg.port = static_cast<uint16_t>(atoi(argv[++i]));
+    } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
+      cfg.workers = static_cast<uint16_t>(atoi(argv[++i]));
     } else {
-      fprintf(stderr, "usage: score_server [-p PORT]\n");
+      fprintf(stderr, "usage: score_server [-p PORT] [-w WORKERS]\n");
       return 2;
     }
   }
 
-  hazel::Daemon daemon(cfg);
-  ScoreService score;
-  std::string err;
-  if (!daemon.mount(score, &err) || !daemon.start(&err)) {
-    fprintf(stderr, "score_server: %s\n", err.c_str());
-    return 1;
-  }
-  return daemon.run();  // until SIGTERM / SIGINT
+  // Lives as long as the process (in every worker, each has its own copy).
+  static ScoreService score;
+  return hazel::run_server(
+      cfg,
+      [](hazel::Daemon& d, std::string* err) { return d.mount(score, err); },
+      argv);  // until SIGTERM / SIGINT
 }

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "../examples/score_service.h"
+#include "net_util.h"
 #include "test_server.h"
 
 using namespace hazel;
 using hazel::test::call;
 using hazel::test::TestServer;
+using hazel::test::ping_ok;
 
 namespace {
 
@@ -65,39 +67,67 @@ TEST(Example, ScoreRepliesTimeoutWhenKvDoesNotAnswer) {
   EXPECT_EQ(f.status(), Status::kTimeout);
 }
 
-TEST(Example, ScoreServerProgramAnswers) {
+// Runs examples/bin/score_server on a free port with `workers`; its pid.
+pid_t start_score_server(const std::string& workers, uint16_t* port) {
   const char* bin = "examples/bin/score_server";
-  ASSERT_EQ(access(bin, X_OK), 0) << bin << " missing: run make examples";
+  EXPECT_EQ(access(bin, X_OK), 0) << bin << " missing: run make examples";
   // Find a free port, then hand it to the program.
-  uint16_t port;
   {
     TestServer probe;
     probe.start();
-    port = probe.port();
+    *port = probe.port();
   }
   pid_t pid = fork();
-  ASSERT_GE(pid, 0);
+  EXPECT_GE(pid, 0);
   if (pid == 0) {
-    std::string p = std::to_string(port);
-    execl(bin, bin, "-p", p.c_str(), static_cast<char*>(nullptr));
+    std::string p = std::to_string(*port);
+    execl(bin, bin, "-p", p.c_str(), "-w", workers.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
-  BlockingClient c;
+  return pid;
+}
+
+std::unique_ptr<BlockingClient> connect_when_up(uint16_t port) {
+  auto c = std::make_unique<BlockingClient>();
   std::string err;
   bool up = false;
-  for (int i = 0; i < 100 && !up; ++i) {
-    up = c.connect("127.0.0.1", port, &err, 200);
+  for (int i = 0; i < 250 && !up; ++i) {
+    up = c->connect("127.0.0.1", port, &err, 200) && ping_ok(*c);
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_TRUE(up) << err;
-  Frame f;
-  ASSERT_TRUE(c.call(ScoreService::kId, ScoreService::kAdd, "zoe", &f, 2000, &err))
-      << err;
-  EXPECT_TRUE(f.ok());
-  EXPECT_EQ(f.body, "1");
+  EXPECT_TRUE(up) << err;
+  return c;
+}
+
+void expect_clean_exit_on_sigterm(pid_t pid) {
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Example, ScoreServerProgramAnswers) {
+  uint16_t port = 0;
+  pid_t pid = start_score_server("1", &port);
+  ASSERT_GT(pid, 0);
+  auto c = connect_when_up(port);
+  Frame f = call(*c, ScoreService::kId, ScoreService::kAdd, "zoe", 2000);
+  EXPECT_TRUE(f.ok());
+  EXPECT_EQ(f.body, "1");
+  expect_clean_exit_on_sigterm(pid);
+}
+
+TEST(Example, ScoreServerWithWorkersCountsExactlyAcrossThem) {
+  uint16_t port = 0;
+  pid_t pid = start_score_server("2", &port);
+  ASSERT_GT(pid, 0);
+  // Connections land on both workers; every ADD counts once.
+  std::vector<std::unique_ptr<BlockingClient>> cs;
+  for (int i = 0; i < 8; ++i) cs.push_back(connect_when_up(port));
+  for (auto& c : cs)
+    EXPECT_TRUE(call(*c, ScoreService::kId, ScoreService::kAdd, "max", 5000).ok());
+  EXPECT_EQ(call(*cs[0], kv::kId, kv::kGet, "score:max", 5000).body, "8");
+  expect_clean_exit_on_sigterm(pid);
 }
