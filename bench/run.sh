@@ -149,12 +149,12 @@ else
 fi
 have() { [[ -n ${PORT[$1]:-} ]]; }
 
-# Worker processes: hazel -w 1 and -w 2, and a Redis placed like them.
+# Worker processes: hazel --workers 1 and 2 (-w), and a Redis placed like them.
 workers_skipped=""
 if ./hazel --help 2>&1 | grep -q -- '--workers'; then
   launch=()
-  start_server w1 ./hazel -w 1 "${hazel_flags[@]}"
-  start_server w2 ./hazel -w 2 "${hazel_flags[@]}"
+  start_server w1 ./hazel --workers 1 "${hazel_flags[@]}"
+  start_server w2 ./hazel --workers 2 "${hazel_flags[@]}"
   (( have_redis )) && start_server wredis redis-server "${redis_flags[@]}"
   launch=("${server_cpu[@]}")
 else

@@ -25,8 +25,7 @@ constexpr ModeInfo kModes[] = {
     {"publish", Mode::kPublish, Wire::kHazel, Shape::kFanOut, false,
      "-c members JOIN room bench, one more connection PUBLISHes to it"},
     {"tell", Mode::kTell, Wire::kHazel, Shape::kRequests, false,
-     "sys TELL the payload to a partner connection (see --peer); the\n"
-     "                    REPLY is timed, the partner's PUSH is checked"},
+     "sys TELL a partner (--peer); time the REPLY, check the PUSH"},
     {"idle", Mode::kIdle, Wire::kHazel, Shape::kIdle, false,
      "open -c connections, PING once on each, hold them for -t seconds"},
     {"raw", Mode::kRaw, Wire::kRaw, Shape::kRequests, false,
