@@ -7,7 +7,7 @@ CC       ?= gcc
 CXXSTD   := -std=c++20
 WARN     := -Wall -Wextra -Werror -Wconversion -Wshadow
 OPT      ?= -O2 -g
-CPPFLAGS := -Iinclude -Isrc -MMD -MP
+CPPFLAGS := -Iinclude -Isrc -Itools -MMD -MP
 CXXFLAGS := $(CXXSTD) $(OPT) $(WARN)
 CFLAGS   := -std=c11 $(OPT) $(WARN)
 LDLIBS   :=
@@ -23,6 +23,7 @@ endif
 
 LIB_SRCS  := $(sort $(wildcard src/*.cpp src/services/*.cpp))
 LIB_SRCS  := $(filter-out src/main.cpp,$(LIB_SRCS))
+BENCH_SRCS := $(sort $(wildcard tools/bench/*.cpp))
 TEST_SRCS := $(sort $(wildcard tests/*.cpp))
 EX_SRCS   := $(sort $(wildcard examples/*.cpp))
 
@@ -31,6 +32,8 @@ BA := build/asan
 
 LIB_OBJS    := $(LIB_SRCS:%.cpp=$(B)/%.o)
 LIB_OBJS_A  := $(LIB_SRCS:%.cpp=$(BA)/%.o)
+BENCH_OBJS  := $(BENCH_SRCS:%.cpp=$(B)/%.o)
+BENCH_OBJS_A := $(BENCH_SRCS:%.cpp=$(BA)/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.cpp=$(B)/%.o)
 TEST_OBJS_A := $(TEST_SRCS:%.cpp=$(BA)/%.o)
 EX_BINS     := $(EX_SRCS:examples/%.cpp=examples/bin/%)
@@ -56,9 +59,22 @@ tools/hazel-cli: $(B)/tools/hazel-cli.o libhazel.a
 	$(call say,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) -o $@ $< libhazel.a $(LDLIBS)
 
-tools/hazel-bench: $(B)/tools/hazel-bench.o
+# hazel-bench's parts (tools/bench/) are a library of their own, so the
+# tests can link the pure ones.
+BENCH_LIB   := $(B)/libhazel-bench.a
+BENCH_LIB_A := $(BA)/libhazel-bench.a
+
+$(BENCH_LIB): $(BENCH_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BENCH_LIB_A): $(BENCH_OBJS_A)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+tools/hazel-bench: $(B)/tools/hazel-bench.o $(BENCH_LIB) libhazel.a
 	$(call say,LINK,$@)
-	$(Q)$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $< $(BENCH_LIB) libhazel.a $(LDLIBS)
 
 bench/raw_echo: bench/raw_echo.c
 	$(call say,CC,$@)
@@ -83,13 +99,13 @@ $(BA)/%.o: %.cpp
 # ---- tests ---------------------------------------------------------------
 GTEST_LIBS := -lgtest -lpthread
 
-$(B)/hazel_tests: $(TEST_OBJS) libhazel.a
+$(B)/hazel_tests: $(TEST_OBJS) $(BENCH_LIB) libhazel.a
 	$(call say,LINK,$@)
-	$(Q)$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) libhazel.a $(GTEST_LIBS)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(BENCH_LIB) libhazel.a $(GTEST_LIBS)
 
-$(BA)/hazel_tests: $(TEST_OBJS_A) $(BA)/libhazel.a
+$(BA)/hazel_tests: $(TEST_OBJS_A) $(BENCH_LIB_A) $(BA)/libhazel.a
 	$(call say,LINK,$@)
-	$(Q)$(CXX) $(CXXFLAGS) $(SAN) -o $@ $(TEST_OBJS_A) $(BA)/libhazel.a $(GTEST_LIBS)
+	$(Q)$(CXX) $(CXXFLAGS) $(SAN) -o $@ $(TEST_OBJS_A) $(BENCH_LIB_A) $(BA)/libhazel.a $(GTEST_LIBS)
 
 # The integration tests run ./hazel and the example programs as real
 # processes, so they are built first.

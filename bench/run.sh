@@ -16,6 +16,16 @@
 # hypervisors, not servers; and unpinned placement changes from run to run.
 # Sharing one core also makes "per core" literal: server plus its load.
 #
+# Next to each rate it reports efficiency: operations per second of server
+# CPU time, from the kernel's CPU clocks of the server process and all its
+# descendants, read by hazel-bench right before and after the timed window
+# (--server-pid). With the generator on the same cores, the rate says as much
+# about the generator as about the server; the efficiency does not.
+#
+# When ./hazel has worker processes (--workers in its --help), a second table
+# compares -w 2 with -w 1 (and with Redis) in efficiency. Those servers and
+# their generator are not pinned: two workers need both CPUs.
+#
 # Everything it starts is stopped on exit, Ctrl-C included. The report goes to
 # stdout and build/bench-last.txt; progress and diagnostics go to stderr.
 set -euo pipefail
@@ -28,7 +38,8 @@ case "${1:-}" in
   *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 2 ;;
 esac
 
-# Budget on a 2-core machine: about 100 s by default, about 20 s with --quick.
+# Budget on a 2-core machine: about 100 s by default, about 20 s with --quick
+# (about twice that with the worker scenarios).
 if (( quick )); then
   rounds=1 secs=0.5 warmup=0.2 idle_secs=1
 else
@@ -102,12 +113,13 @@ free_port() {
 }
 
 declare -A PID PORT
+launch=("${server_cpu[@]}")  # how start_server places a server
 start_server() {  # name command... (@PORT@ in the command becomes the port)
   local name=$1
   shift
   PORT[$name]=$(free_port)
   local cmd=("${@//@PORT@/${PORT[$name]}}")
-  "${server_cpu[@]}" "${cmd[@]}" >"$logdir/$name.log" 2>&1 &
+  "${launch[@]}" "${cmd[@]}" >"$logdir/$name.log" 2>&1 &
   PID[$name]=$!
   started+=("$!")
   for _ in {1..50}; do
@@ -123,16 +135,32 @@ start_server() {  # name command... (@PORT@ in the command becomes the port)
 }
 
 servers=(hazel redis raw)
-start_server hazel ./hazel -p @PORT@ -b 127.0.0.1 --log-level warn \
-  --max-clients 20000 --idle-timeout 0
+hazel_flags=(-p @PORT@ -b 127.0.0.1 --log-level warn --max-clients 20000 --idle-timeout 0)
+redis_flags=(--save '' --appendonly no --port @PORT@ --bind 127.0.0.1
+             --maxclients 20000 --loglevel warning)
+start_server hazel ./hazel "${hazel_flags[@]}"
 start_server raw bench/raw_echo -p @PORT@ -b 127.0.0.1
+have_redis=0
 if command -v redis-server >/dev/null; then
-  start_server redis redis-server --save '' --appendonly no --port @PORT@ \
-    --bind 127.0.0.1 --maxclients 20000 --loglevel warning
+  have_redis=1
+  start_server redis redis-server "${redis_flags[@]}"
 else
   echo "redis-server not found: install it with apt-get install -y redis-server" >&2
 fi
 have() { [[ -n ${PORT[$1]:-} ]]; }
+
+# Worker processes: hazel --workers 1 and 2 (-w), and a Redis placed like them.
+workers_skipped=""
+if ./hazel --help 2>&1 | grep -q -- '--workers'; then
+  launch=()
+  start_server w1 ./hazel --workers 1 "${hazel_flags[@]}"
+  start_server w2 ./hazel --workers 2 "${hazel_flags[@]}"
+  (( have_redis )) && start_server wredis redis-server "${redis_flags[@]}"
+  launch=("${server_cpu[@]}")
+else
+  workers_skipped="skipped: ./hazel has no --workers"
+  echo "worker scenarios $workers_skipped" >&2
+fi
 
 # ---- measuring -----------------------------------------------------------------
 
@@ -141,16 +169,28 @@ failfile="$logdir/failures.txt"
 : >"$failfile"
 
 json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" <<<"$1"; }
+# "26/24" from "per_worker": [26, 24]; "-" without it.
+json_per_worker() {
+  local v
+  v=$(sed -n 's/.*"per_worker": \[\([0-9, ]*\)\].*/\1/p' <<<"$1" | sed 's/, */\//g')
+  echo "${v:--}"
+}
 
-# Runs hazel-bench once; prints "rate p99_us", or records why it failed.
-measure() {  # server mode connections depth
+gen=("${client_cpu[@]}")  # how measure places the generator
+
+# Runs hazel-bench once, measuring the server's CPU time too; prints
+# "rate p99_us ops-per-server-CPU-second per-worker", or records why it failed.
+measure() {  # server mode connections depth [more hazel-bench flags]
   local server=$1 mode=$2 c=$3 d=$4 json rc=0 err="$logdir/last-bench.err"
-  json=$("${client_cpu[@]}" "$bench" -p "${PORT[$server]}" -m "$mode" -c "$c" \
-           -d "$d" -t "$secs" --warmup "$warmup" -q --json 2>"$err") || rc=$?
+  shift 4
+  json=$("${gen[@]}" "$bench" -p "${PORT[$server]}" -m "$mode" -c "$c" -d "$d" \
+           -t "$secs" --warmup "$warmup" --server-pid "${PID[$server]}" "$@" \
+           -q --json 2>"$err") || rc=$?
   if (( rc == 0 )); then
-    echo "$(json_field "$json" rate) $(json_field "$json" p99_us)"
+    echo "$(json_field "$json" rate) $(json_field "$json" p99_us)" \
+         "$(json_field "$json" per_cpu_s) $(json_per_worker "$json")"
   else
-    echo "$server $mode ${c}x$d: $(grep -m1 . "$err" || echo "exit status $rc")" >>"$failfile"
+    echo "$server $mode ${c}x$d $*: $(grep -m1 . "$err" || echo "exit status $rc")" >>"$failfile"
   fi
 }
 
@@ -196,7 +236,24 @@ scenarios=(
   "pub-50x16|publish to 50 members, depth 16 (deliveries/s)|publish 50 16|resp-publish 50 16|-"
 )
 
-declare -A RATES P99S IDLE
+# Worker scenarios: key | label | server mode connections depth [flags]
+# (run only when ./hazel has --workers; compared in the second table).
+wscenarios=(
+  "ping-w1|ping 50x16 at -w 1|w1 ping 50 16"
+  "ping-w2|ping 50x16 at -w 2|w2 ping 50 16"
+  "tell-local|TELL 50x16 to a client on the same worker|w2 tell 50 16 --peer local"
+  "tell-remote|TELL 50x16 to a client on the other worker|w2 tell 50 16 --peer remote"
+  "get-w1|kv GET 50x16, 1000 keys, -w 1|w1 kv-get 50 16 --keys 1000"
+  "get-w2|kv GET 50x16, 1000 keys, -w 2|w2 kv-get 50 16 --keys 1000"
+  "get-redis|kv GET 50x16, 1000 keys, Redis|wredis resp-get 50 16 --keys 1000"
+  "set-w1|kv SET 50x16, 1000 keys, -w 1|w1 kv-set 50 16 --keys 1000"
+  "set-w2|kv SET 50x16, 1000 keys, -w 2|w2 kv-set 50 16 --keys 1000"
+  "set-redis|kv SET 50x16, 1000 keys, Redis|wredis resp-set 50 16 --keys 1000"
+  "pub-w1|publish to 50 members at -w 1|w1 publish 50 16"
+  "pub-w2|publish to 50 members at -w 2|w2 publish 50 16"
+)
+
+declare -A RATES P99S EFFS WORKERS IDLE
 started_at=$SECONDS
 
 # Idle first, on fresh servers, so the RSS growth is not hidden by memory that
@@ -222,11 +279,32 @@ for (( round = 1; round <= rounds; round++ )); do
       printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" "$server" \
         "${result:-FAILED}" >&2
       [[ -n $result ]] || continue
-      read -r rate p99 <<<"$result"
+      read -r rate p99 eff _ <<<"$result"
       RATES[$key/$server]+=" $rate"
       P99S[$key/$server]+=" $p99"
+      EFFS[$key/$server]+=" $eff"
     done
   done
+  [[ -z $workers_skipped ]] || continue
+  gen=()
+  for sc in "${wscenarios[@]}"; do
+    IFS='|' read -r key _ spec <<<"$sc"
+    read -r server _ <<<"$spec"
+    have "$server" || continue
+    # shellcheck disable=SC2086  # spec is "server mode connections depth flags"
+    result=$(measure $spec)
+    if [[ -z $result ]]; then
+      printf '  [%d/%d] %-11s %-6s FAILED\n' "$round" "$rounds" "$key" "$server" >&2
+      continue
+    fi
+    read -r rate p99 eff per_worker <<<"$result"
+    printf '  [%d/%d] %-11s %-6s %s %s, %s per CPU-s, by worker %s\n' "$round" \
+      "$rounds" "$key" "$server" "$rate" "$p99" "$eff" "$per_worker" >&2
+    RATES[$key]+=" $rate"
+    EFFS[$key]+=" $eff"
+    WORKERS[$key]=$per_worker
+  done
+  gen=("${client_cpu[@]}")
 done
 
 # ---- report --------------------------------------------------------------------
@@ -237,6 +315,17 @@ fmt_rate() {
     else if (v >= 1e6) printf "%.2fM/s\n", v / 1e6;
     else if (v >= 1e3) printf "%.1fk/s\n", v / 1e3;
     else printf "%.0f/s\n", v }'
+}
+fmt_count() {
+  awk -v v="$1" 'BEGIN {
+    if (v == "") print "-";
+    else if (v >= 1e6) printf "%.2fM\n", v / 1e6;
+    else if (v >= 1e3) printf "%.1fk\n", v / 1e3;
+    else printf "%.0f\n", v }'
+}
+# Server CPU per operation, from operations per CPU-second.
+fmt_cpu_per_op() {
+  awk -v v="$1" 'BEGIN { if (v == "" || v == 0) print "-"; else printf "%.2f us\n", 1e6 / v }'
 }
 fmt_us() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.0f us\n", v }'; }
 fmt_kib() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.1f KiB\n", v / 1024 }'; }
@@ -259,31 +348,72 @@ fi
   echo "- method: closed loop, 16-byte payloads, every reply checked;" \
        "median of $rounds round(s) of $secs s after $warmup s warmup, servers interleaved"
   echo
-  echo "| scenario | hazel | redis | raw | hazel/redis | hazel/raw | p99 hazel | p99 redis | p99 raw |"
-  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+  echo "| scenario | hazel | per CPU-s | redis | per CPU-s | raw | per CPU-s | hazel/redis | hazel/raw | p99 hazel | p99 redis | p99 raw |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   for sc in "${scenarios[@]}"; do
     IFS='|' read -r key label _ <<<"$sc"
-    declare -A rate=() p99=()
+    declare -A rate=() p99=() eff=()
     for server in "${servers[@]}"; do
       rate[$server]=$(median "${RATES[$key/$server]:-}")
       p99[$server]=$(median "${P99S[$key/$server]:-}")
+      eff[$server]=$(median "${EFFS[$key/$server]:-}")
     done
-    echo "| $label | $(fmt_rate "${rate[hazel]}") | $(fmt_rate "${rate[redis]}")" \
-         "| $(fmt_rate "${rate[raw]}") | $(ratio "${rate[hazel]}" "${rate[redis]}")" \
+    echo "| $label | $(fmt_rate "${rate[hazel]}") | $(fmt_count "${eff[hazel]}")" \
+         "| $(fmt_rate "${rate[redis]}") | $(fmt_count "${eff[redis]}")" \
+         "| $(fmt_rate "${rate[raw]}") | $(fmt_count "${eff[raw]}")" \
+         "| $(ratio "${rate[hazel]}" "${rate[redis]}")" \
          "| $(ratio "${rate[hazel]}" "${rate[raw]}") | $(fmt_us "${p99[hazel]}")" \
          "| $(fmt_us "${p99[redis]}") | $(fmt_us "${p99[raw]}") |"
   done
   read -r idle_hazel hazel_before hazel_after <<<"${IDLE[hazel]:-}" || true
   read -r idle_redis redis_before redis_after <<<"${IDLE[redis]:-}" || true
   echo "| $idle_conns idle connections: RSS per connection | $(fmt_kib "${idle_hazel:-}")" \
-       "| $(fmt_kib "${idle_redis:-}") | - | $(ratio "${idle_hazel:-}" "${idle_redis:-}")" \
+       "| - | $(fmt_kib "${idle_redis:-}") | - | - | - | $(ratio "${idle_hazel:-}" "${idle_redis:-}")" \
        "| - | - | - | - |"
   echo
   echo "Rates are requests/s (deliveries/s for publish); a rate ratio above 1 means"
   echo "hazel is faster, an RSS ratio below 1 that it uses less memory per connection."
+  echo "\"per CPU-s\" is efficiency: the same operations per second of the server's own"
+  echo "CPU time (its process and all descendants, over the timed window)."
   echo "VmRSS before -> while holding the idle connections:" \
        "hazel ${hazel_before:--} -> ${hazel_after:--} kB," \
        "redis ${redis_before:--} -> ${redis_after:--} kB."
+  echo
+  if [[ -n $workers_skipped ]]; then
+    echo "Worker scenarios: $workers_skipped."
+  else
+    declare -A wrate=() weff=()
+    for sc in "${wscenarios[@]}"; do
+      IFS='|' read -r key _ <<<"$sc"
+      wrate[$key]=$(median "${RATES[$key]:-}")
+      weff[$key]=$(median "${EFFS[$key]:-}")
+    done
+    # a b: two scenario keys; the ratio is of operations per server CPU-second.
+    wrow() {  # label a b
+      echo "| $1 | $(fmt_count "${weff[$2]}") | $(fmt_count "${weff[$3]}")" \
+           "| $(ratio "${weff[$2]}" "${weff[$3]}") | $(fmt_rate "${wrate[$2]}")" \
+           "| $(fmt_rate "${wrate[$3]}") |"
+    }
+    echo "Worker processes (not pinned), per server CPU-second:"
+    echo
+    echo "| comparison, a / b | a per CPU-s | b per CPU-s | a/b | rate a | rate b |"
+    echo "|---|--:|--:|--:|--:|--:|"
+    wrow "ping 50x16: -w 2 / -w 1" ping-w2 ping-w1
+    echo "| TELL 50x16, server CPU per op: remote / local worker" \
+         "| $(fmt_cpu_per_op "${weff[tell-remote]}") | $(fmt_cpu_per_op "${weff[tell-local]}")" \
+         "| $(ratio "${weff[tell-local]}" "${weff[tell-remote]}") | $(fmt_rate "${wrate[tell-remote]}")" \
+         "| $(fmt_rate "${wrate[tell-local]}") |"
+    wrow "kv GET 50x16, 1000 keys: -w 2 / -w 1" get-w2 get-w1
+    wrow "kv GET 50x16, 1000 keys: -w 2 / Redis" get-w2 get-redis
+    wrow "kv SET 50x16, 1000 keys: -w 2 / -w 1" set-w2 set-w1
+    wrow "kv SET 50x16, 1000 keys: -w 2 / Redis" set-w2 set-redis
+    wrow "fan-out to 50 members, deliveries: -w 2 / -w 1" pub-w2 pub-w1
+    echo
+    echo "A ratio above 1 means a does more per CPU-second than b (for TELL: a costs"
+    echo "more server CPU per op). Members per worker in the -w 2 fan-out:" \
+         "${WORKERS[pub-w2]:--}; TELL connections per worker:" \
+         "${WORKERS[tell-local]:--}."
+  fi
   if [[ -s $failfile ]]; then
     echo
     echo "Failed runs (no figure in the table):"
