@@ -36,6 +36,10 @@ void Context::call_worker(uint16_t worker, uint16_t service, uint16_t op,
   core_->call_worker(owner_, worker, service, op, body, timeout_ms,
                      std::move(done), on_behalf);
 }
+void Context::forward(uint16_t worker, Reply reply, uint16_t service,
+                      uint16_t op, std::string_view body) {
+  core_->forward(owner_, worker, std::move(reply), service, op, body);
+}
 TimerId Context::set_timer(uint32_t delay_ms, TimerCallback fn) {
   return core_->set_timer(owner_, delay_ms, std::move(fn));
 }

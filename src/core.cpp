@@ -162,6 +162,27 @@ void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
                       "the bus to worker " + std::to_string(worker) + " is full");
 }
 
+void Core::forward(Service* caller, uint16_t worker, Reply reply,
+                   uint16_t service, uint16_t op, std::string_view body) {
+  if (!reply.pending()) return;
+  if (worker == cfg.worker_index) {
+    call(caller, service, op, body, 0,
+         [r = std::move(reply)](Status st, std::string_view b) mutable {
+           r.send(st, b);
+         });
+    return;
+  }
+  if (!bus.up(worker))
+    return reply.error(Status::kUnavailable,
+                       "worker " + std::to_string(worker) + " is not reachable");
+  ClientId client = reply.client();
+  Sessions::Handle h = sessions.take(reply);
+  sessions.await_worker(h, worker);
+  if (!bus.request(worker, service, op, h.slot, h.gen, client, body))
+    sessions.complete(h, Status::kBusy,
+                      "the bus to worker " + std::to_string(worker) + " is full");
+}
+
 // ---- the bus -----------------------------------------------------------------
 
 void Core::on_bus_request(uint16_t from, uint16_t service, uint16_t op,
@@ -190,10 +211,10 @@ void Core::on_bus_request(uint16_t from, uint16_t service, uint16_t op,
   if (sessions.pending(h)) sessions.arm(h, cfg.request_timeout_ms);
 }
 
-void Core::on_bus_reply(uint16_t, uint32_t slot, uint32_t gen, Status status,
-                        std::string_view body) {
+void Core::on_bus_reply(uint16_t from, uint32_t slot, uint32_t gen,
+                        Status status, std::string_view body) {
   // A late answer (the call timed out) finds a stale handle and is dropped.
-  sessions.complete({slot, gen}, status, body);
+  sessions.complete_from(from, {slot, gen}, status, body);
 }
 
 void Core::on_bus_deliver(uint16_t, const uint8_t* ids, size_t n,

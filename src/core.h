@@ -79,6 +79,8 @@ class Core final : public RequestSink, public ReplySink, public BusSink {
   void call_worker(Service* caller, uint16_t worker, uint16_t service,
                    uint16_t op, std::string_view body, uint32_t timeout_ms,
                    CallCallback done, ClientId on_behalf);
+  void forward(Service* caller, uint16_t worker, Reply reply,
+               uint16_t service, uint16_t op, std::string_view body);
   TimerId set_timer(Service* owner, uint32_t delay_ms, TimerCallback fn);
   bool cancel_timer(TimerId id);
   Stats stats() const;

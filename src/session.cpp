@@ -47,6 +47,7 @@ void Sessions::release(Slot& s) {
   s.async = false;
   s.caller = nullptr;
   s.worker = kLocal;
+  s.awaits = kLocal;
   ++s.gen;
   s.done = nullptr;
   s.next_free = free_;
@@ -74,7 +75,7 @@ Sessions::Handle Sessions::open_call(Service* caller, uint16_t callee,
   s->client = 0;
   s->service = callee;
   s->wire_session = 0;
-  s->worker = worker;
+  s->awaits = worker;
   s->done = std::move(done);
   return {s->index, s->gen};
 }
@@ -173,16 +174,34 @@ void Sessions::drop_caller(Service* caller) {
   }
 }
 
+bool Sessions::await_worker(Handle h, uint16_t worker) {
+  Slot* s = get(h);
+  if (!s) return false;
+  s->awaits = worker;
+  return true;
+}
+
+bool Sessions::complete_from(uint16_t worker, Handle h, Status status,
+                             std::string_view body) {
+  Slot* s = get(h);
+  if (!s || s->awaits != worker) {
+    ++dropped_;
+    return false;
+  }
+  finish(*s, status, body);
+  return true;
+}
+
 void Sessions::fail_worker(uint16_t worker) {
   for (uint32_t i = 0; i < count_; ++i) {
     Slot& s = slot(i);
-    if (!s.live || s.worker != worker) continue;
-    if (s.kind == Kind::kCall) {
-      finish(s, Status::kUnavailable,
-             "worker " + std::to_string(worker) + " is gone");
-    } else if (s.kind == Kind::kPeerRequest) {
+    if (!s.live) continue;
+    if (s.kind == Kind::kPeerRequest && s.worker == worker) {
       release(s);
       ++dropped_;
+    } else if (s.awaits == worker) {
+      finish(s, Status::kUnavailable,
+             "worker " + std::to_string(worker) + " is gone");
     }
   }
 }
@@ -192,8 +211,7 @@ void Sessions::fail_callee(uint16_t service) {
   for (uint32_t i = 0; i < count_; ++i) {
     Slot& s = slot(i);
     // A call to a service of that id on another worker is not affected.
-    if (s.live && s.service == service &&
-        !(s.kind == Kind::kCall && s.worker != kLocal))
+    if (s.live && s.service == service && s.awaits == kLocal)
       finish(s, Status::kUnavailable, "service unmounted");
   }
 }

@@ -75,6 +75,14 @@ class Sessions {
                    uint16_t service);
   // The handle a service answers through.
   Reply reply(Handle h, ClientId client) { return Reply(this, h.slot, h.gen, client); }
+  // Takes the session back out of a Reply (which is then empty), for the
+  // core to answer it from elsewhere (a forward to another worker).
+  Handle take(Reply& r) {
+    Handle h{r.slot_, r.gen_};
+    if (r.sessions_ != this) return {};
+    r.sessions_ = nullptr;
+    return h;
+  }
 
   // Starts the deadline of a session still pending after its handler
   // returned (an asynchronous reply) or of a call().
@@ -86,8 +94,16 @@ class Sessions {
   void fail_callee(uint16_t service);
   // Forgets the calls `caller` made: they complete as dropped, unseen.
   void drop_caller(Service* caller);
-  // `worker` is gone: calls to it fail UNAVAILABLE at once, and requests it
-  // made are forgotten (there is no one to answer).
+  // The session's answer will come from `worker` (its request was sent
+  // there): it fails if that worker goes, and only that worker may answer.
+  // False if the handle is stale.
+  bool await_worker(Handle h, uint16_t worker);
+  // Completes with an answer that came over the bus from `worker`; a stale
+  // handle, or one that does not wait on that worker, is dropped.
+  bool complete_from(uint16_t worker, Handle h, Status status,
+                     std::string_view body);
+  // `worker` is gone: sessions waiting on it fail UNAVAILABLE at once, and
+  // requests it made are forgotten (there is no one to answer).
   void fail_worker(uint16_t worker);
 
   uint64_t armed() const { return armed_; }
@@ -110,7 +126,8 @@ class Sessions {
     uint16_t service = 0;
     uint32_t wire_session = 0;  // kPeerRequest: the peer's slot
     uint32_t peer_gen = 0;      // kPeerRequest: the peer's generation
-    uint16_t worker = kLocal;   // kCall: callee's worker; kPeerRequest: caller's
+    uint16_t worker = kLocal;   // kPeerRequest: the worker that asked
+    uint16_t awaits = kLocal;   // the worker whose answer this waits for
     ClientId client = 0;
     uint32_t next_free = kNone;
     TimerNode timer;

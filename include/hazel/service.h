@@ -282,6 +282,15 @@ class Context {
   void call_worker(uint16_t worker, uint16_t service, uint16_t op,
                    std::string_view body, uint32_t timeout_ms,
                    CallCallback done, ClientId on_behalf = 0);
+  // Hands a request on to `service` on another worker: that worker's answer
+  // answers `reply` directly (nothing runs here in between; the cheapest
+  // way for a service sharded over workers, like kv, to serve a request for
+  // data it does not own). The request arrives there with from_worker set
+  // and reply.client() as its client. UNAVAILABLE if the worker is gone or
+  // dies meanwhile, BUSY if the bus to it is full; the reply's own deadline
+  // still applies.
+  void forward(uint16_t worker, Reply reply, uint16_t service, uint16_t op,
+               std::string_view body);
   Stats stats() const;
   // Looks a mounted service up by name or id (nullptr if none).
   Service* find_service(std::string_view name) const;

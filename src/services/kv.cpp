@@ -124,12 +124,7 @@ class Kv final : public Service {
       reply.error(Status::kUnavailable, "key is not owned by this worker");
       return true;
     }
-    ctx().call_worker(
-        owner, kv::kId, req.op, req.body, 0,
-        [r = std::move(reply)](Status st, std::string_view body) mutable {
-          r.send(st, body);
-        },
-        req.client);
+    ctx().forward(owner, std::move(reply), kv::kId, req.op, req.body);
     return true;
   }
 

@@ -162,6 +162,12 @@ class Sys final : public Service {
           note(self, *lines);
           int64_t up = 1;
           for (WorkerAnswer& a : answers) {
+            // A worker that is there but silent: the sum would not be the
+            // whole server's. One that is gone has no clients left to count.
+            if (a.status == Status::kTimeout)
+              return r.error(Status::kTimeout, "worker " +
+                                                   std::to_string(a.worker) +
+                                                   " did not answer in time");
             if (a.status != Status::kOk) continue;
             Lines theirs;
             theirs.merge(a.body);
@@ -211,12 +217,7 @@ class Sys final : public Service {
     if (owner != ctx().worker_index() && !req.from_worker &&
         owner < ctx().workers()) {
       // The worker that would hold the target answers, NOT_FOUND included.
-      ctx().call_worker(
-          owner, sys::kId, kTell, req.body, 0,
-          [r = std::move(reply)](Status st, std::string_view b) mutable {
-            r.send(st, b);
-          },
-          req.client);
+      ctx().forward(owner, std::move(reply), sys::kId, kTell, req.body);
       return;
     }
     // The target sees who spoke: u64 sender id, then the payload.
