@@ -70,6 +70,9 @@ class Client final : public IoHandler {
   uint32_t epoll_events = 0;     // what is registered now
   uint64_t last_active_ms = 0;   // last input (or output taken, if paused)
   uint32_t async_pending = 0;    // requests to be answered later
+  uint32_t remote_pending = 0;   // ... by another worker (forwarded)
+  uint64_t held_turn = 0;        // last turn its output was held back
+  Client* next_held = nullptr;   // intrusive: output held for one turn
   bool input_closed = false;     // peer shut its side; replies still due
   bool paused = false;           // input held back until output drains
   TimerNode timer;               // idle check while open, linger after

@@ -51,16 +51,19 @@ uint16_t Context::worker_index() const { return core_->cfg.worker_index; }
 uint16_t Context::workers() const { return core_->cfg.workers; }
 uint16_t Context::worker_of(ClientId client) const { return worker_of_id(client); }
 
-uint16_t Context::worker_for_key(std::string_view key) const {
-  uint16_t n = core_->cfg.workers;
-  if (n <= 1) return 0;
+uint16_t shard_of(std::string_view key, uint16_t workers) {
+  if (workers <= 1) return 0;
   // FNV-1a: the same on every worker, and cheap for short keys.
   uint64_t h = 1469598103934665603ull;
   for (unsigned char ch : key) {
     h ^= ch;
     h *= 1099511628211ull;
   }
-  return static_cast<uint16_t>(h % n);
+  return static_cast<uint16_t>(h % workers);
+}
+
+uint16_t Context::worker_for_key(std::string_view key) const {
+  return shard_of(key, core_->cfg.workers);
 }
 
 bool Context::worker_up(uint16_t worker) const { return core_->bus.up(worker); }

@@ -106,6 +106,10 @@ bool Core::send_reply(ClientId client, uint16_t service, uint32_t session,
 
 void Core::on_async_request(ClientId client) { message.on_async_request(client); }
 
+void Core::on_remote_answered(ClientId client) {
+  message.remote_answered(client);
+}
+
 void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                            Status status, std::string_view body) {
   if (body.size() > cfg.max_frame) {
@@ -178,6 +182,7 @@ void Core::forward(Service* caller, uint16_t worker, Reply reply,
   ClientId client = reply.client();
   Sessions::Handle h = sessions.take(reply);
   sessions.await_worker(h, worker);
+  if (ClientId c = sessions.client_of(h)) message.remote_wait(c);
   if (!bus.request(worker, service, op, h.slot, h.gen, client, body))
     sessions.complete(h, Status::kBusy,
                       "the bus to worker " + std::to_string(worker) + " is full");

@@ -57,6 +57,7 @@ class Core final : public RequestSink, public ReplySink, public BusSink {
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async) override;
   void on_async_request(ClientId client) override;
+  void on_remote_answered(ClientId client) override;
   void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                        Status status, std::string_view body) override;
 

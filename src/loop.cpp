@@ -154,11 +154,13 @@ void Loop::wake() {
   (void)rc;
 }
 
-int Loop::wait_timeout() const {
+int Loop::wait_timeout() {
   uint64_t ticks = timers_.next_timeout();
-  if (ticks == UINT64_MAX) return kMaxWaitMs;
-  return ticks > static_cast<uint64_t>(kMaxWaitMs) ? kMaxWaitMs
-                                                    : static_cast<int>(ticks);
+  int ms = ticks > static_cast<uint64_t>(kMaxWaitMs) ? kMaxWaitMs
+                                                      : static_cast<int>(ticks);
+  if (max_wait_once_ >= 0 && max_wait_once_ < ms) ms = max_wait_once_;
+  max_wait_once_ = -1;
+  return ms;
 }
 
 void Loop::run() {

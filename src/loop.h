@@ -68,6 +68,12 @@ class Loop {
   // touching the epoll set the parent still uses.
   void close_after_fork();
 
+  // The next wait for events lasts at most `ms` (a part that holds output
+  // back for a moment must not be left waiting for the next timer).
+  void limit_next_wait(int ms) {
+    if (max_wait_once_ < 0 || ms < max_wait_once_) max_wait_once_ = ms;
+  }
+
   // Milliseconds since the loop was created, read once per turn.
   uint64_t now_ms() const { return now_ms_; }
   const uint64_t& clock() const { return now_ms_; }
@@ -80,7 +86,7 @@ class Loop {
   class WakeHandler;
   class SignalHandler;
   uint64_t read_clock() const;
-  int wait_timeout() const;
+  int wait_timeout();
 
   int epfd_ = -1;
   int wakefd_ = -1;
@@ -91,6 +97,7 @@ class Loop {
   uint64_t start_ns_ = 0;
   uint64_t now_ms_ = 0;
   bool stopping_ = false;
+  int max_wait_once_ = -1;
   std::atomic<bool> woken_{false};
   Hook end_fn_ = nullptr;
   void* end_arg_ = nullptr;

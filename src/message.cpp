@@ -289,6 +289,15 @@ void Message::on_async_request(ClientId client) {
   if (Client* c = route(client).local) ++c->async_pending;
 }
 
+void Message::remote_wait(ClientId client) {
+  if (Client* c = route(client).local) ++c->remote_pending;
+}
+
+void Message::remote_answered(ClientId client) {
+  Client* c = route(client).local;
+  if (c != nullptr && c->remote_pending > 0) --c->remote_pending;
+}
+
 void Message::on_input_closed(Client& c) {
   // The peer shut its sending side (or closed). Every request it sent still
   // gets its one REPLY: stay reachable until the asynchronous ones are
@@ -455,7 +464,40 @@ void Message::flush_client(Client& c) {
   }
 }
 
+// A client with answers due from another worker keeps this turn's output for
+// one more turn, so that its local and its forwarded answers leave in one
+// write (one batch back to a pipelining client instead of two halves that
+// each make it write and us read again). Never two turns in a row, never
+// past half the output limit, and the loop wakes within a millisecond.
+bool Message::hold_output(Client& c) {
+  if (c.remote_pending == 0 || c.held_turn + 1 == turn_ ||
+      c.state() != Client::State::kOpen || c.pending_output() >= pause_output_)
+    return false;
+  c.held_turn = turn_;
+  c.next_held = held_head_;
+  held_head_ = &c;
+  return true;
+}
+
+void Message::unhold(Client& c) {
+  for (Client** p = &held_head_; *p != nullptr; p = &(*p)->next_held) {
+    if (*p == &c) {
+      *p = c.next_held;
+      c.next_held = nullptr;
+      return;
+    }
+  }
+}
+
 void Message::end_turn() {
+  ++turn_;
+  // What was held back last turn goes out now, answered or not.
+  while (held_head_) {
+    Client* c = held_head_;
+    held_head_ = c->next_held;
+    c->next_held = nullptr;
+    schedule_flush(*c);
+  }
   drain_events();
   // Flushing may close clients, whose DISCONNECT may make services push:
   // repeat until nothing new is queued.
@@ -466,11 +508,13 @@ void Message::end_turn() {
       Client* next = c->next_flush;
       c->next_flush = nullptr;
       c->in_flush_list = false;
-      if (c->state() != Client::State::kClosed) flush_client(*c);
+      if (c->state() != Client::State::kClosed && !hold_output(*c))
+        flush_client(*c);
       c = next;
     }
     drain_events();
   }
+  if (held_head_) loop_.limit_next_wait(1);
   while (dead_head_) {
     Client* next = dead_head_->next_dead;
     delete dead_head_;  // closes the fd, now that the turn is over
@@ -525,6 +569,7 @@ void Message::close_now(Client& c, const char* why) {
   HZ_DEBUG("client %llu closed: %s", static_cast<unsigned long long>(c.id()),
            why);
   c.set_state(Client::State::kClosed);
+  if (c.held_turn == turn_) unhold(c);
   loop_.timers().cancel(&c.timer);
   loop_.remove(c.fd());
   c.next_dead = dead_head_;

@@ -71,6 +71,9 @@ class Message final : public GatewaySink {
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async = false);
   void on_async_request(ClientId client);
+  // A request of `client` was handed to another worker / its answer came.
+  void remote_wait(ClientId client);
+  void remote_answered(ClientId client);
 
   bool push(ClientId to, uint16_t service, uint16_t op, std::string_view body);
   // Encodes one PUSH once and queues the bytes to every client listed;
@@ -114,6 +117,8 @@ class Message final : public GatewaySink {
   uint32_t input_events(const Client& c) const;
   void schedule_flush(Client& c);
   void flush_client(Client& c);
+  bool hold_output(Client& c);
+  void unhold(Client& c);
   void set_events(Client& c, uint32_t events);
 
   // Leaves kOpen with an optional GOODBYE, flushes, then closes.
@@ -138,6 +143,8 @@ class Message final : public GatewaySink {
   Client* current_ = nullptr;  // open client whose frame is in dispatch()
   Client* flush_head_ = nullptr;
   Client* dead_head_ = nullptr;
+  Client* held_head_ = nullptr;  // output held back this turn
+  uint64_t turn_ = 0;
   size_t closing_ = 0;  // left the table, still flushing
   std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client

@@ -124,15 +124,18 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
   uint32_t wire = s.wire_session;
   uint32_t peer_gen = s.peer_gen;
   uint16_t worker = s.worker;
+  bool remote = s.awaits != kLocal;
   bool async = s.async;
   CallCallback done = std::move(s.done);
   release(s);
   switch (kind) {
     case Kind::kClientRequest:
+      if (remote) sink_.on_remote_answered(client);
       if (!sink_.send_reply(client, service, wire, status, body, async))
         ++dropped_;
       break;
     case Kind::kClientSend:
+      if (remote) sink_.on_remote_answered(client);
       if (status != Status::kOk) ++send_errors_;
       break;
     case Kind::kCall:
@@ -179,6 +182,13 @@ bool Sessions::await_worker(Handle h, uint16_t worker) {
   if (!s) return false;
   s->awaits = worker;
   return true;
+}
+
+ClientId Sessions::client_of(Handle h) const {
+  const Slot* s = const_cast<Sessions*>(this)->get(h);
+  if (!s || (s->kind != Kind::kClientRequest && s->kind != Kind::kClientSend))
+    return 0;
+  return s->client;
 }
 
 bool Sessions::complete_from(uint16_t worker, Handle h, Status status,

@@ -33,6 +33,9 @@ class ReplySink {
                           bool async) = 0;
   // A client request became asynchronous (its answer will come later).
   virtual void on_async_request(ClientId client) = 0;
+  // A client's request that was handed to another worker has its answer
+  // (or failed): see Sessions::await_worker.
+  virtual void on_remote_answered(ClientId client) = 0;
   // Sends the answer of a request another worker made (over the bus) back
   // to it; `slot`/`gen` are that worker's session handle.
   virtual void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
@@ -98,6 +101,8 @@ class Sessions {
   // there): it fails if that worker goes, and only that worker may answer.
   // False if the handle is stale.
   bool await_worker(Handle h, uint16_t worker);
+  // The client a session answers (0 for a call between services).
+  ClientId client_of(Handle h) const;
   // Completes with an answer that came over the bus from `worker`; a stale
   // handle, or one that does not wait on that worker, is dropped.
   bool complete_from(uint16_t worker, Handle h, Status status,

@@ -294,6 +294,25 @@ TEST(Bus, MalformedBusFrameClosesTheLinkAndFailsWhatWasPending) {
   EXPECT_TRUE(ping_ok(*c));
 }
 
+TEST(Bus, LocalAnswersDoNotWaitForAnAnswerDueFromAnotherWorker) {
+  // kv hands a key of worker 1 on to the silent peer; a PING pipelined
+  // behind it is answered first, long before the GET times out.
+  Lonely l;
+  auto c = l.w->connect();
+  std::string key = "k";
+  while (shard_of(key, 2) != 1) key += "k";
+  std::string err;
+  ASSERT_TRUE(c->write_raw(request(kv::kId, kv::kGet, 1, key) +
+                               request(kSys, kPing, 2, "p"),
+                           &err));
+  Frame first = read_any(*c, 5000);
+  EXPECT_EQ(first.header.session, 2u);
+  expect_status(first, Status::kOk);
+  Frame second = read_any(*c, 5000);
+  EXPECT_EQ(second.header.session, 1u);
+  expect_status(second, Status::kTimeout);
+}
+
 TEST(Bus, RequestsPastTheLinkOutputLimitAreBusyAndCounted) {
   // A peer that never reads: the kernel buffer and then the link's 64 KiB
   // fill up, and further calls are refused instead of buffered.

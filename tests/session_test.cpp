@@ -55,6 +55,11 @@ class FakeSink final : public hazel::detail::ReplySink {
     async_clients.push_back(client);
   }
 
+  void on_remote_answered(ClientId client) override {
+    remote_answered.push_back(client);
+  }
+  std::vector<ClientId> remote_answered;
+
   void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                        Status status, std::string_view body) override {
     peer_replies.push_back({worker, slot, gen, status, std::string(body)});

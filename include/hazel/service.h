@@ -142,6 +142,10 @@ class UniqueFunction<R(Args...)> {
 };
 
 using CallCallback = UniqueFunction<void(Status status, std::string_view body)>;
+
+// Which of `workers` workers owns `key` when data is sharded by hash (FNV-1a
+// of the bytes, modulo the count): what Context::worker_for_key answers.
+uint16_t shard_of(std::string_view key, uint16_t workers);
 using TimerCallback = UniqueFunction<void()>;
 using TimerId = uint64_t;
 
