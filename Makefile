@@ -2,13 +2,27 @@
 # `make test` runs every test twice (release, then ASan+UBSan) and ends with
 # one line "N passed, M failed". `make V=1` shows full commands.
 
+# Every core unless a job count was given (make -jN, MAKEFLAGS=-jN, or a
+# parent make). Make 4.3 hides a command-line -j here but lets it win.
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter -j% j%,$(MAKEFLAGS) $(shell printenv MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+endif
+
 CXX      ?= g++
 CC       ?= gcc
 CXXSTD   := -std=c++20
 WARN     := -Wall -Wextra -Werror -Wconversion -Wshadow
+# OPT is for what ships (libhazel.a, the binaries, the examples). Test
+# programs and the sanitizer build are compiled lighter: most of the build
+# time is the test files under ASan, and -O2 buys them nothing. -O1 is the
+# level the sanitizers are meant for; -g1 keeps file:line in their reports.
 OPT      ?= -O2 -g
+TEST_OPT ?= -Og -g1
+SAN_OPT  ?= -O1 -g1
 CPPFLAGS := -Iinclude -Isrc -MMD -MP
-CXXFLAGS := $(CXXSTD) $(OPT) $(WARN)
+CXXFLAGS  = $(CXXSTD) $(OPT) $(WARN)
 CFLAGS   := -std=c11 $(OPT) $(WARN)
 LDLIBS   :=
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -78,7 +92,13 @@ $(B)/%.o: %.cpp
 $(BA)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(call say,CXX-SAN,$<)
-	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(SAN) -c -o $@ $<
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXSTD) $(SAN_OPT) $(WARN) $(SAN) -c -o $@ $<
+
+$(TEST_OBJS): OPT = $(TEST_OPT)
+$(TEST_OBJS_A): SAN_OPT = $(TEST_OPT)
+
+# Objects are kept, not removed as intermediates after the link.
+.SECONDARY:
 
 # ---- tests ---------------------------------------------------------------
 GTEST_LIBS := -lgtest -lpthread
