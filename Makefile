@@ -1,6 +1,8 @@
-# hazel — top-level build. `make` builds libhazel.a, ./hazel and the tools;
-# `make test` runs every test twice (release, then ASan+UBSan) and ends with
-# one line "N passed, M failed". `make V=1` shows full commands.
+# hazel — top-level build. `make` builds libhazel.a, ./hazel, the tools and
+# the man page; `make test` runs every test in a release and an ASan+UBSan
+# build and ends with one line "N passed, M failed[, K skipped]";
+# `make install` (PREFIX, DESTDIR) installs the server, the tools and the
+# library for embedders. `make V=1` shows full commands.
 
 # Every core unless a job count was given (make -jN, MAKEFLAGS=-jN, or a
 # parent make). Make 4.3 hides a command-line -j here but lets it win.
@@ -51,8 +53,9 @@ EX_BINS     := $(EX_SRCS:examples/%.cpp=examples/bin/%)
 
 BINS := hazel tools/hazel-cli tools/hazel-bench bench/raw_echo
 
-.PHONY: all test clean examples bench bench-quick bench-micro check-tests
-all: libhazel.a $(BINS)
+.PHONY: all test clean examples bench bench-quick bench-micro check-tests \
+        install uninstall
+all: libhazel.a $(BINS) $(B)/hazel.1
 
 libhazel.a: $(LIB_OBJS)
 	$(call say,AR,$@)
@@ -73,6 +76,13 @@ tools/hazel-cli: $(B)/tools/hazel-cli.o libhazel.a
 tools/hazel-bench: $(B)/tools/hazel-bench.o
 	$(call say,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+# The man page is `hazel --help` turned into roff: one text, no drift.
+$(B)/hazel.1: hazel tools/usage2roff.awk
+	@mkdir -p $(dir $@)
+	$(call say,MAN,$@)
+	$(Q)./hazel --help | awk -v version="$$(./hazel --version)" \
+	  -f tools/usage2roff.awk >$@.tmp && mv $@.tmp $@
 
 bench/raw_echo: bench/raw_echo.c
 	$(call say,CC,$@)
@@ -111,10 +121,52 @@ $(BA)/hazel_tests: $(TEST_OBJS_A) $(BA)/libhazel.a
 	$(call say,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) $(SAN) -o $@ $(TEST_OBJS_A) $(BA)/libhazel.a $(GTEST_LIBS)
 
+# Shell tests, each counted as one test: the installed tree used by an
+# embedder.
+SCRIPT_TESTS := tests/install_check.sh
+
 # The integration tests run ./hazel and the example programs as real
-# processes, so they are built first.
+# processes, so they are built first. Everything runs side by side.
 test: all examples $(B)/hazel_tests $(BA)/hazel_tests
-	@bash tests/run_all.sh $(B)/hazel_tests $(BA)/hazel_tests
+	@bash tests/run_all.sh $(B)/hazel_tests $(BA)/hazel_tests -- $(SCRIPT_TESTS)
+
+# ---- install ----------------------------------------------------------------
+# `make install PREFIX=/usr DESTDIR=/tmp/stage` for a package; an embedder then
+# builds with `g++ my.cpp $(pkg-config --cflags --libs hazel)`.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+DOCDIR  ?= $(PREFIX)/share/doc/hazel
+MANDIR  ?= $(PREFIX)/share/man
+INSTALL ?= install
+VERSION := $(shell sed -n 's/.*version() { return "\([^"]*\)".*/\1/p' src/daemon.cpp)
+HEADERS := $(sort $(wildcard include/hazel/*.h))
+DOCS    := $(sort $(wildcard docs/*.md))
+INSTALLED := $(BINDIR)/hazel $(BINDIR)/hazel-cli $(BINDIR)/hazel-bench \
+             $(LIBDIR)/libhazel.a $(LIBDIR)/pkgconfig/hazel.pc \
+             $(HEADERS:include/%=$(INCDIR)/%) $(MANDIR)/man1/hazel.1 \
+             $(DOCDIR)/README.md $(DOCS:%=$(DOCDIR)/%)
+
+install: all
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCDIR)/hazel $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/docs
+	$(Q)$(INSTALL) -m 755 hazel tools/hazel-cli tools/hazel-bench $(DESTDIR)$(BINDIR)
+	$(Q)$(INSTALL) -m 644 libhazel.a $(DESTDIR)$(LIBDIR)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  contrib/hazel.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/hazel.pc
+	$(Q)$(INSTALL) -m 644 $(HEADERS) $(DESTDIR)$(INCDIR)/hazel
+	$(Q)$(INSTALL) -m 644 $(B)/hazel.1 $(DESTDIR)$(MANDIR)/man1
+	$(Q)$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)
+	$(Q)$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs
+
+# Removes exactly what install put there, and hazel's own directories.
+uninstall:
+	$(call say,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)for d in $(INCDIR)/hazel $(DOCDIR)/docs $(DOCDIR); do \
+	  [ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d"; done
 
 # ---- benchmarks -----------------------------------------------------------
 bench: all
