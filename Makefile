@@ -122,8 +122,8 @@ $(BA)/hazel_tests: $(TEST_OBJS_A) $(BA)/libhazel.a
 	$(Q)$(CXX) $(CXXFLAGS) $(SAN) -o $@ $(TEST_OBJS_A) $(BA)/libhazel.a $(GTEST_LIBS)
 
 # Shell tests, each counted as one test: the installed tree used by an
-# embedder.
-SCRIPT_TESTS := tests/install_check.sh
+# embedder, the systemd unit.
+SCRIPT_TESTS := tests/install_check.sh tests/systemd_check.sh
 
 # The integration tests run ./hazel and the example programs as real
 # processes, so they are built first. Everything runs side by side.
