@@ -121,9 +121,10 @@ $(BA)/hazel_tests: $(TEST_OBJS_A) $(BA)/libhazel.a
 	$(call say,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) $(SAN) -o $@ $(TEST_OBJS_A) $(BA)/libhazel.a $(GTEST_LIBS)
 
-# Shell tests, each counted as one test: the README followed as written,
-# the installed tree used by an embedder, the systemd unit.
-SCRIPT_TESTS := tests/readme_check.sh tests/install_check.sh tests/systemd_check.sh
+# Shell tests, each counted as one test: every tests/*_check.sh (the README
+# followed as written, the installed tree used by an embedder, the systemd
+# unit, ...).
+SCRIPT_TESTS := $(sort $(wildcard tests/*_check.sh))
 
 # The integration tests run ./hazel and the example programs as real
 # processes, so they are built first. Everything runs side by side.
