@@ -22,12 +22,13 @@
 #
 # What it runs: the server on a port the kernel picks (-p 0 for -p 9000),
 # hazel-cli against that port, `make install` into a scratch DESTDIR, and
-# pkg-config and g++ against it. Never run: apt-get update and git clone
-# (it checks instead that the packages named are installed), make test
-# (this is part of it), and systemctl.
+# pkg-config and g++ (of the README's C++ program) against it. `make` must
+# find the tree built. Not run: apt-get (it checks instead that the
+# packages named are installed), git clone and cd, make test (this check is
+# part of it), and the systemd commands. A command it has no rule for
+# fails the check, so a new kind of sample gets a rule here.
 set -u
 cd "$(dirname "$0")/.."
-root=$PWD
 readme=README.md
 
 tmp=$(mktemp -d)
@@ -58,8 +59,12 @@ prog_pid=()
 prog_term=()
 
 lines_of() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
-alive() { kill -0 "$1" 2>/dev/null; }
-# Exited: reaped by us, or gone.
+# Running: there, and not a zombie waiting to be reaped.
+alive() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "${st%% *}" != Z ]
+}
 exited() { ! alive "$1"; }
 
 # Waits until program $1 has printed $2 lines or has exited.
@@ -74,6 +79,10 @@ wait_output() {
     fi
   done
 }
+
+# Lines the README shows for program $1 so far that it prints itself (not
+# "..." nor a lone "^C").
+shown() { grep -vcE '^(\.\.\.|\^C)$' "$tmp/p$1.exp"; }
 
 # Waits for program $1 to exit.
 wait_exit() {
@@ -158,7 +167,6 @@ start_command() {
     "make test") note "not run: \$ $cmd (this check is part of it)" ;;
     "make install" | "make install "*)
       run="exec env -u MAKEFLAGS -u MAKELEVEL ${cmd} DESTDIR=$stage" ;;
-    "man hazel") run="exec man -l $root/build/release/hazel.1" ;;
     "systemctl "* | "cp contrib/hazel.service "*) note "not run: \$ $cmd" ;;
     "pkg-config "* | "g++ "*) run="cd $tmp && exec $cmd" ;;
     "./hazel"*) run="exec ${cmd/ -p 9000/ -p 0}" ;;
@@ -184,9 +192,7 @@ start_command() {
 settle() {
   local i=$1
   [ "$i" -ge 0 ] || return 0
-  local n
-  n=$(grep -vc '^\.\.\.$' "$tmp/p$i.exp")
-  wait_output "$i" "$n"
+  wait_output "$i" "$(shown "$i")"
   # Learn the port the kernel gave the server.
   local p
   p=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$tmp/p$i.out" | head -1)
@@ -201,7 +207,7 @@ ctrl_c() {
     err "Ctrl-C in terminal $term: nothing runs there"
     return
   fi
-  wait_output "$i" "$(grep -vc '^\.\.\.$' "$tmp/p$i.exp")"
+  wait_output "$i" "$(shown "$i")"
   kill -INT "${prog_pid[$i]}"
   wait_exit "$i"
 }
@@ -231,7 +237,7 @@ process_block() {
         continue
       fi
       for l in "${lines[@]}"; do printf '%s\n' "$l" >>"$tmp/p$i.exp"; done
-      alive "${prog_pid[$i]}" && wait_output "$i" "$(grep -vc '^\.\.\.$' "$tmp/p$i.exp")"
+      alive "${prog_pid[$i]}" && wait_output "$i" "$(shown "$i")"
     done
     return 0
   fi
@@ -311,8 +317,7 @@ for ((i = 0; i < nprog; i++)); do
     sed -e "s|127\.0\.0\.1:${port:-9000}|127.0.0.1:9000|g" -e "s|$stage||g" \
         -e 's/^/A /' "$tmp/p$i.out"
     rc=$(cat "$tmp/p$i.rc" 2>/dev/null || echo 0)
-    # Ctrl-C's 130 and a server's clean 0 are fine; a failing command is not
-    # unless the README shows its error.
+    # 0, or 130 after Ctrl-C; any other exit status fails.
     echo "@rc $rc"
   } >>"$manifest"
 done
