@@ -1,6 +1,6 @@
 // A hazel server with one custom service next to the built-ins.
 //
-//   make examples && examples/bin/score_server -p 9000 [-w N]
+//   make examples && examples/bin/score_server -p 9000 -b 127.0.0.1 [-w N]
 //   (then send REQUEST service 100 op 1 with a player name; see README)
 //
 // With -w N it runs N worker processes under a master, like ./hazel -w N;
@@ -19,10 +19,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
       cfg.port = static_cast<uint16_t>(atoi(argv[++i]));
+    } else if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
+      cfg.bind = argv[++i];
     } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
       cfg.workers = static_cast<uint16_t>(atoi(argv[++i]));
     } else {
-      fprintf(stderr, "usage: score_server [-p PORT] [-w WORKERS]\n");
+      fprintf(stderr, "usage: score_server [-p PORT] [-b ADDR] [-w WORKERS]\n");
       return 2;
     }
   }

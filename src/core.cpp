@@ -345,10 +345,10 @@ bool Core::start_accepting(std::string* err) {
   loop.timers().cancel(&accept_deadline_);
   if (!gateway.start(err)) return false;
   accepting_ = true;
-  HZ_INFO("hazel %s listening on %s:%u (worker %u of %u, max_frame %u, "
-          "idle %u ms)",
+  std::string of = cfg.workers > 1 ? " of " + std::to_string(cfg.workers) : "";
+  HZ_INFO("hazel %s listening on %s:%u (worker %u%s, max_frame %u, idle %u ms)",
           version(), cfg.bind.c_str(), gateway.port(), cfg.worker_index,
-          cfg.workers, cfg.max_frame, cfg.idle_timeout_ms);
+          of.c_str(), cfg.max_frame, cfg.idle_timeout_ms);
   bus.ready();
   return true;
 }

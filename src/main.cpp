@@ -38,7 +38,17 @@ constexpr const char* kUsage =
     "                           rooms and keys; auto = one per CPU (default 1)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
-    "      --version            print the version and exit\n";
+    "      --version            print the version and exit\n"
+    "\n"
+    "The default address 0.0.0.0 accepts clients on every network interface,\n"
+    "and nothing is authenticated: any client can read and write the kv store\n"
+    "and the rooms. Bind 127.0.0.1 unless the port is meant to be reachable.\n"
+    "\n"
+    "SIGTERM or SIGINT stops the server: every client gets GOODBYE SHUTDOWN\n"
+    "and output gets up to 2 s to drain. Exit status: 0 after a clean stop,\n"
+    "1 if the server cannot run (e.g. the port is taken), 2 for a bad command\n"
+    "line. With -w, SIGHUP to the master replaces the workers one at a time\n"
+    "without refusing a connection, and a worker that dies is restarted.\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "hazel: %s (see hazel --help)\n", msg.c_str());
