@@ -309,19 +309,17 @@ done
 
 # ---- report --------------------------------------------------------------------
 
-fmt_rate() {
-  awk -v v="$1" 'BEGIN {
-    if (v == "") print "-";
-    else if (v >= 1e6) printf "%.2fM/s\n", v / 1e6;
-    else if (v >= 1e3) printf "%.1fk/s\n", v / 1e3;
-    else printf "%.0f/s\n", v }'
-}
 fmt_count() {
   awk -v v="$1" 'BEGIN {
     if (v == "") print "-";
     else if (v >= 1e6) printf "%.2fM\n", v / 1e6;
     else if (v >= 1e3) printf "%.1fk\n", v / 1e3;
     else printf "%.0f\n", v }'
+}
+fmt_rate() {
+  local c
+  c=$(fmt_count "$1")
+  if [[ $c == - ]]; then echo -; else echo "$c/s"; fi
 }
 # Server CPU per operation, from operations per CPU-second.
 fmt_cpu_per_op() {

@@ -115,6 +115,20 @@ class WorkersTest : public ::testing::Test {
 
   pid_t master() const { return proc_->pid(); }
 
+  // Members of `room`: `a` on worker 0, `b` on worker 1.
+  struct Pair {
+    std::unique_ptr<BlockingClient> a, b;
+  };
+  Pair members_on_both(const std::string& room) {
+    Pair p{on_worker(0), on_worker(1)};
+    EXPECT_TRUE(p.a && p.b);
+    if (p.a && p.b) {
+      expect_status(call(*p.a, kRoom, kJoin, room, 5000), Status::kOk);
+      expect_status(call(*p.b, kRoom, kJoin, room, 5000), Status::kOk);
+    }
+    return p;
+  }
+
   std::unique_ptr<Proc> proc_;
   uint16_t port_ = 0;
   int workers_ = 0;
@@ -204,10 +218,9 @@ TEST_F(WorkersTest, RoomSpansWorkersForPublishMembersAndJoinCount) {
 
 TEST_F(WorkersTest, OnePublishersMessagesArriveInOrderOnEveryWorker) {
   start(2);
-  auto a = on_worker(0), b = on_worker(1), pub = on_worker(0);
+  auto [a, b] = members_on_both("order");
+  auto pub = on_worker(0);
   ASSERT_TRUE(a && b && pub);
-  call(*a, kRoom, kJoin, "order", 5000);
-  call(*b, kRoom, kJoin, "order", 5000);
   std::string err;
   constexpr int kN = 200;
   for (int i = 0; i < kN; ++i)
@@ -226,10 +239,8 @@ TEST_F(WorkersTest, OnePublishersMessagesArriveInOrderOnEveryWorker) {
 
 TEST_F(WorkersTest, ClientThatDisconnectsOnOneWorkerLeavesRoomsSeenFromAll) {
   start(2);
-  auto a = on_worker(0), b = on_worker(1);
+  auto [a, b] = members_on_both("r");
   ASSERT_TRUE(a && b);
-  call(*a, kRoom, kJoin, "r", 5000);
-  call(*b, kRoom, kJoin, "r", 5000);
   uint64_t ida = hello_id(*a);
   b->close();
   ASSERT_TRUE(eventually(
@@ -289,10 +300,9 @@ TEST_F(WorkersTest, InfoSumsEveryWorker) {
 
 TEST_F(WorkersTest, KilledWorkerIsReplacedAndOnlyItsClientsAreLost) {
   start(2);
-  auto a = on_worker(0), b = on_worker(1), other = on_worker(0);
+  auto [a, b] = members_on_both("k");
+  auto other = on_worker(0);
   ASSERT_TRUE(a && b && other);
-  call(*a, kRoom, kJoin, "k", 5000);
-  call(*b, kRoom, kJoin, "k", 5000);
   uint64_t old_b = hello_id(*b);
   pid_t victim = worker_pids(master())[1];
   ASSERT_GT(victim, 0);

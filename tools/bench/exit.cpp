@@ -6,24 +6,25 @@
 
 namespace hazel_bench {
 
-void fatal(const char* fmt, ...) {
+namespace {
+[[noreturn]] void die(int code, const char* tail, const char* fmt, va_list ap) {
   std::fputs("hazel-bench: ", stderr);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputs(tail, stderr);
+  std::exit(code);
+}
+}  // namespace
+
+void fatal(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fputc('\n', stderr);
-  std::exit(kExitFailed);
+  die(kExitFailed, "\n", fmt, ap);
 }
 
 void usage_error(const char* fmt, ...) {
-  std::fputs("hazel-bench: ", stderr);
   va_list ap;
   va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fputs("\n(try hazel-bench --help)\n", stderr);
-  std::exit(kExitUsage);
+  die(kExitUsage, "\n(try hazel-bench --help)\n", fmt, ap);
 }
 
 }  // namespace hazel_bench
