@@ -371,9 +371,9 @@ int Core::run() {
     return 1;
   }
   if (cfg.handle_signals) {
-    const int sigs[] = {SIGTERM, SIGINT};
+    const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
     std::string err;
-    if (!loop.watch_signals(sigs, 2, &err)) {
+    if (!loop.watch_signals(sigs, 3, &err)) {
       HZ_ERROR("%s", err.c_str());
       return 1;
     }
@@ -404,6 +404,13 @@ void Core::on_stop_request(void* arg) {
 }
 
 void Core::on_signal(void* arg, int signo) {
+  if (signo == SIGHUP) {
+    // A reload means replacing workers, which is the master's (-w) job: a
+    // lone server keeps serving instead of dying of the default action.
+    HZ_INFO("received %s: nothing to reload without workers (-w)",
+            strsignal(signo));
+    return;
+  }
   HZ_INFO("received %s, shutting down", strsignal(signo));
   static_cast<Core*>(arg)->begin_shutdown();
 }

@@ -225,6 +225,19 @@ TEST(Binary, PortAboveRangeExitsTwoWithOneLine) {
   expect_usage_error({"-p", "70000"});
 }
 
+TEST(Binary, LoneServerKeepsServingThroughSighup) {
+  REQUIRE_BINARY();
+  uint16_t port = 0;
+  auto p = start_server(&port);
+  ASSERT_NE(p, nullptr);
+  BlockingClient c;
+  std::string err;
+  ASSERT_TRUE(c.connect("127.0.0.1", port, &err)) << err;
+  ASSERT_EQ(kill(p->pid(), SIGHUP), 0);
+  EXPECT_TRUE(ping_ok(c));
+  EXPECT_TRUE(p->running());
+}
+
 TEST(Binary, ZeroWorkersExitsTwoWithOneLine) {
   REQUIRE_BINARY();
   expect_usage_error({"-w", "0"});
