@@ -86,14 +86,25 @@ void Core::on_request(Service& s, const Request& req, uint32_t wire_session) {
 }
 
 void Core::on_send(Service& s, const Request& req) {
+  in_send_ = true;
+  send_session_ = {};
   guarded("on_send", [&] { s.on_send(req); });
+  in_send_ = false;
+  // Answered later: a deadline, and it counts against the client's cap
+  // like a REQUEST answered later.
+  if (sessions.pending(send_session_))
+    sessions.arm(send_session_, cfg.request_timeout_ms);
 }
 
 Reply Core::open_discard_reply(const Request& req) {
   auto h = sessions.open_client(Sessions::Kind::kClientSend, req.client,
                                 req.service, 0);
   if (h.slot == Sessions::kNone) return Reply();
-  sessions.arm(h, cfg.request_timeout_ms);
+  if (in_send_ && send_session_.slot == Sessions::kNone) {
+    send_session_ = h;
+  } else {
+    sessions.arm(h, cfg.request_timeout_ms);
+  }
   return sessions.reply(h, req.client);
 }
 
@@ -105,6 +116,10 @@ bool Core::send_reply(ClientId client, uint16_t service, uint32_t session,
 }
 
 void Core::on_async_request(ClientId client) { message.on_async_request(client); }
+
+void Core::on_async_send_done(ClientId client) {
+  message.on_async_send_done(client);
+}
 
 void Core::on_remote_answered(ClientId client) {
   message.remote_answered(client);

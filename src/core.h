@@ -57,6 +57,7 @@ class Core final : public RequestSink, public ReplySink, public BusSink {
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async) override;
   void on_async_request(ClientId client) override;
+  void on_async_send_done(ClientId client) override;
   void on_remote_answered(ClientId client) override;
   void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                        Status status, std::string_view body) override;
@@ -124,6 +125,9 @@ class Core final : public RequestSink, public ReplySink, public BusSink {
 
   std::unordered_map<TimerId, std::unique_ptr<ServiceTimer>> timers_;
   TimerId next_timer_id_ = 1;
+  // The discard session a SEND's handler opened, while it runs.
+  Sessions::Handle send_session_;
+  bool in_send_ = false;
   std::string init_error_;
   WorkerSetup worker_;
   bool is_worker_ = false;

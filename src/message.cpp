@@ -263,7 +263,8 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
       requests_.on_request(*s, req, h.session);
     }
   } else {
-    if (s == nullptr) {
+    // A SEND answered later holds a session too: the same per-client cap.
+    if (s == nullptr || c.async_pending >= cfg_.max_client_sessions) {
       ++sends_dropped_;
     } else {
       requests_.on_send(*s, req);
@@ -287,6 +288,15 @@ void Message::protocol_error(Client& c, const uint8_t* hdr, size_t avail,
 
 void Message::on_async_request(ClientId client) {
   if (Client* c = route(client).local) ++c->async_pending;
+}
+
+void Message::on_async_send_done(ClientId client) {
+  Client* c = route(client).local;
+  if (c == nullptr) return;
+  if (c->async_pending > 0) --c->async_pending;
+  if (c->input_closed && c->async_pending == 0 &&
+      c->state() == Client::State::kOpen)
+    begin_close(*c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
 }
 
 void Message::remote_wait(ClientId client) {

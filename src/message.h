@@ -71,6 +71,7 @@ class Message final : public GatewaySink {
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async = false);
   void on_async_request(ClientId client);
+  void on_async_send_done(ClientId client);
   // A request of `client` was handed to another worker / its answer came.
   void remote_wait(ClientId client);
   void remote_answered(ClientId client);

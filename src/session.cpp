@@ -108,7 +108,7 @@ void Sessions::arm(Handle h, uint32_t timeout_ms) {
   if (!s) return;
   if (!s->timer.armed()) {
     ++armed_;
-    if (s->kind == Kind::kClientRequest) {
+    if (s->kind == Kind::kClientRequest || s->kind == Kind::kClientSend) {
       s->async = true;
       sink_.on_async_request(s->client);
     }
@@ -136,6 +136,7 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
       break;
     case Kind::kClientSend:
       if (remote) sink_.on_remote_answered(client);
+      if (async) sink_.on_async_send_done(client);
       if (status != Status::kOk) ++send_errors_;
       break;
     case Kind::kCall:

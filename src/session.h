@@ -31,8 +31,10 @@ class ReplySink {
   virtual bool send_reply(ClientId client, uint16_t service, uint32_t session,
                           Status status, std::string_view body,
                           bool async) = 0;
-  // A client request became asynchronous (its answer will come later).
+  // A client REQUEST or SEND became asynchronous (its answer will come
+  // later); for a SEND, on_async_send_done() follows when it is answered.
   virtual void on_async_request(ClientId client) = 0;
+  virtual void on_async_send_done(ClientId client) = 0;
   // A client's request that was handed to another worker has its answer
   // (or failed): see Sessions::await_worker.
   virtual void on_remote_answered(ClientId client) = 0;

@@ -55,6 +55,11 @@ class FakeSink final : public hazel::detail::ReplySink {
     async_clients.push_back(client);
   }
 
+  void on_async_send_done(ClientId client) override {
+    sends_done.push_back(client);
+  }
+  std::vector<ClientId> sends_done;
+
   void on_remote_answered(ClientId client) override {
     remote_answered.push_back(client);
   }
@@ -483,11 +488,28 @@ TEST_F(Sessions, AsynchronousClientRequestTimeoutReplyIsAsynchronous) {
   EXPECT_TRUE(sink.sent[0].async);
 }
 
-TEST_F(Sessions, ArmingCallsAndSendsReportsNothingAsynchronous) {
+TEST_F(Sessions, ArmingACallReportsNothingAsynchronous) {
   CallResult r;
   table->arm(table->open_call(nullptr, kCallee, record(&r)), 100);
-  table->arm(table->open_client(Kind::kClientSend, 42, 3, 0), 100);
   EXPECT_TRUE(sink.async_clients.empty());
+}
+
+// A SEND answered later holds a session like a REQUEST: it counts against
+// its client's cap until it is answered.
+TEST_F(Sessions, ArmedSendIsReportedAsynchronousAndDoneWhenAnswered) {
+  auto h = table->open_client(Kind::kClientSend, 42, 3, 0);
+  table->arm(h, 100);
+  ASSERT_EQ(sink.async_clients, std::vector<ClientId>{42});
+  EXPECT_TRUE(sink.sends_done.empty());
+  ASSERT_TRUE(table->complete(h, Status::kOk, ""));
+  EXPECT_EQ(sink.sends_done, std::vector<ClientId>{42});
+  EXPECT_TRUE(sink.sent.empty());  // a SEND never gets a REPLY
+}
+
+TEST_F(Sessions, ArmedSendTimingOutIsDoneToo) {
+  table->arm(table->open_client(Kind::kClientSend, 42, 3, 0), 10);
+  advance_to(10);
+  EXPECT_EQ(sink.sends_done, std::vector<ClientId>{42});
 }
 
 TEST_F(Sessions, SlotReusedAfterAnAsynchronousRequestStartsSynchronous) {
