@@ -396,7 +396,12 @@ TEST_F(WorkersTest, SighupReplacesEveryWorkerWithoutRefusingAConnection) {
   EXPECT_NE(after[0], before[0]);
   EXPECT_NE(after[1], before[1]);
   EXPECT_EQ(refused, 0) << served << " served";
-  EXPECT_GT(served, 0);
+  // And the new workers serve.
+  for (int w = 0; w < 2; ++w) {
+    auto c = on_worker(w);
+    ASSERT_NE(c, nullptr) << "nothing serves worker slot " << w;
+    EXPECT_TRUE(ping_ok(*c));
+  }
 }
 
 // Socket inodes of a process's descriptors.
