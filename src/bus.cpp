@@ -320,7 +320,7 @@ bool Bus::deliver(uint16_t worker, const ClientId* ids, size_t n,
   // Ids go big-endian like every other field; a long list is sent in
   // pieces that each fit a bus frame.
   constexpr size_t kMaxIds = 32768;
-  std::string list;
+  std::string& list = ids_;
   bool ok = true;
   for (size_t off = 0; off < n; off += kMaxIds) {
     size_t m = std::min(kMaxIds, n - off);

@@ -149,6 +149,7 @@ class Bus {
   std::vector<Link*> flush_;
   std::unique_ptr<Control> control_;
   std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling a ring's wrap
+  std::string ids_;                     // a DELIVER's id list, reused
   BusStats stats_;
 };
 

@@ -36,6 +36,9 @@ enum ProbeOp : uint16_t {
   kFlood = 5,      // u16 worker, u32 n: n call_worker(kHold) with 2 KiB
                    // bodies; answers how many were refused BUSY
   kRefused = 6,    // answers this worker's Stats::bus_refused
+  kPushMany = 7,   // u64 ids: push_many "hey" (PUSH kProbeId/9) to them;
+                   // answers how many it was queued to
+  kKickId = 8,     // u64 id: kick it with reason "out"; answers u8 result
 };
 
 // Records what it sees under a mutex (it runs on its daemon's thread).
@@ -68,6 +71,17 @@ class Probe final : public Service {
                             r.ok(status_name(st));
                           });
         return;
+      case kPushMany: {
+        std::vector<ClientId> ids;
+        for (size_t i = 0; i + 8 <= req.body.size(); i += 8) ids.push_back(get_u64(p + i));
+        reply.ok(std::to_string(ctx().push_many(ids.data(), ids.size(), kProbeId, 9, "hey")));
+        return;
+      }
+      case kKickId: {
+        uint8_t ok = ctx().kick(get_u64(p), "out") ? 1 : 0;
+        reply.ok(std::string_view(reinterpret_cast<const char*>(&ok), 1));
+        return;
+      }
       case kRefused:
         reply.ok(std::to_string(ctx().stats().bus_refused));
         return;
@@ -204,6 +218,35 @@ TEST(Bus, ClientIdsNameTheirWorker) {
   std::string err;
   ASSERT_TRUE(b->next_push(&push, 5000, &err)) << err;
   expect_push_frame(push, kSys, kTell, u64_bytes(ida) + "x");
+}
+
+TEST(Bus, PushManyReachesClientsOfBothWorkersWithOneEncoding) {
+  Pair p;
+  auto a = p.w0->connect();
+  auto b = p.w1->connect();
+  auto c = p.w1->connect();
+  std::string ids = u64_bytes(hello_id(*a)) + u64_bytes(hello_id(*b)) +
+                    u64_bytes(hello_id(*c));
+  Frame f = call(*a, kProbeId, kPushMany, ids, 5000);
+  EXPECT_EQ(f.body, "3");
+  for (BlockingClient* x : {a.get(), b.get(), c.get()}) {
+    Frame push;
+    std::string err;
+    ASSERT_TRUE(x->next_push(&push, 5000, &err)) << err;
+    expect_push_frame(push, kProbeId, 9, "hey");
+  }
+}
+
+TEST(Bus, KickReachesAClientOfTheOtherWorker) {
+  Pair p;
+  auto a = p.w0->connect();
+  auto b = p.w1->connect();
+  Frame f = call(*a, kProbeId, kKickId, u64_bytes(hello_id(*b)), 5000);
+  EXPECT_EQ(f.body, std::string("\x01", 1));  // the bus took it
+  Frame bye = read_any(*b, 5000);
+  expect_goodbye(bye, Goodbye::kKicked);
+  EXPECT_EQ(bye.body, "out");
+  EXPECT_TRUE(b->wait_closed(5000));
 }
 
 TEST(Bus, RemoteDisconnectReachesServicesThatAskForIt) {
