@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "hazel/service.h"
@@ -60,6 +61,36 @@ TEST_F(Caps, SendsAnsweredLaterCountAgainstTheClientsSessionCap) {
   // ...and the six SENDs past the cap were dropped and counted.
   EXPECT_EQ(info_value(*other, "sends_dropped"), 6);
   EXPECT_EQ(info_value(*other, "sessions_pending"), 4);
+}
+
+}  // namespace
+
+namespace {
+
+class ThrowingInfo final : public Service {
+ public:
+  ThrowingInfo() : Service("throwing_info", 121) {}
+  void on_request(const Request&, Reply reply) override { reply.ok(); }
+  void on_info(InfoSink& sink) override {
+    sink.add("throwing_info_seen", 1);
+    throw std::runtime_error("on_info broke");
+  }
+};
+
+// An exception from on_info is contained like one from on_request: INFO is
+// still answered, with everyone else's figures, and the server keeps going.
+TEST(ServiceCode, ExceptionFromOnInfoLeavesInfoAnswered) {
+  ThrowingInfo bad;
+  TestServer s;
+  s.daemon().mount(bad);
+  s.start();
+  auto c = s.connect();
+  Frame f = call(*c, kSys, kInfo, "", 5000);
+  expect_status(f, Status::kOk);
+  auto m = parse_info(f.body);
+  EXPECT_EQ(m["kv_keys"], "0");
+  EXPECT_EQ(m["rooms"], "0");
+  EXPECT_TRUE(ping_ok(*c));
 }
 
 }  // namespace
