@@ -10,13 +10,18 @@
 
 namespace hazel {
 
-Client::Client(Message& msg, int fd, ClientId id, size_t max_input,
+Client::Client(Message& msg, ClientMemory& mem, int fd, ClientId id,
                size_t max_output)
-    : msg_(msg), fd_(fd), id_(id), in_(max_input), out_(max_output) {
+    : msg_(msg), mem_(mem), fd_(fd), id_(id), out_(max_output) {
   timer.data = this;
 }
 
 Client::~Client() {
+  // Arrays go back to the pool: a client that closes leaves them for the
+  // next one instead of to the allocator.
+  release_input();
+  drop_output();
+  out_.release_if_empty();
   if (fd_ >= 0) close(fd_);
 }
 
@@ -38,6 +43,7 @@ void Client::queue(const FrameHeader* h, std::string_view a,
   out_.append(a.data(), a.size());
   out_.append(b.data(), b.size());
   out_.set_limit(limit);
+  mem_.output += total;
 }
 
 Client::Flush Client::flush() {
@@ -62,6 +68,7 @@ Client::Flush Client::flush() {
       return Flush::kError;
     }
     out_.consume(static_cast<size_t>(n));
+    mem_.output -= static_cast<size_t>(n);
   }
   return Flush::kDone;
 }

@@ -19,6 +19,7 @@
 
 #include "hazel/frame.h"
 #include "hazel/service.h"
+#include "input_buffer.h"
 #include "loop.h"
 #include "ring_buffer.h"
 #include "timer_wheel.h"
@@ -27,12 +28,19 @@ namespace hazel {
 
 class Message;
 
+// What all clients of one loop hold, kept up to date by the clients
+// themselves: the input and output budgets are judged against it.
+struct ClientMemory {
+  size_t input = 0;   // bytes of input arrays held (unfinished frames)
+  size_t output = 0;  // bytes of output queued and not yet written
+};
+
 class Client final : public IoHandler {
  public:
   enum class State : uint8_t { kOpen, kClosing, kClosed };
   enum class Flush : uint8_t { kDone, kPending, kError };
 
-  Client(Message& msg, int fd, ClientId id, size_t max_input,
+  Client(Message& msg, ClientMemory& mem, int fd, ClientId id,
          size_t max_output);
   ~Client();
   Client(const Client&) = delete;
@@ -54,17 +62,31 @@ class Client final : public IoHandler {
   Flush flush();
   bool has_output() const { return !out_.empty(); }
   // Drops pending output (a jammed client is closed without it).
-  void drop_output() { out_.consume(out_.size()); }
-  void release_buffers() {
-    in_.release_if_empty();
-    out_.release_if_empty();
+  void drop_output() {
+    mem_.output -= out_.size();
+    out_.consume(out_.size());
+  }
+  size_t output_capacity() const { return out_.capacity(); }
+  void release_output() { out_.release_if_empty(); }
+
+  // Input not handled yet (see InputBuffer); reserve_input() and
+  // release_input() keep ClientMemory::input equal to what is held.
+  InputBuffer& input() { return in_; }
+  void reserve_input(size_t total) {
+    size_t before = in_.capacity();
+    in_.reserve(total);
+    mem_.input += in_.capacity();
+    mem_.input -= before;
+  }
+  void release_input() {
+    mem_.input -= in_.capacity();
+    in_.release();
   }
 
   int fd() const { return fd_; }
   ClientId id() const { return id_; }
   State state() const { return state_; }
   void set_state(State s) { state_ = s; }
-  RingBuffer& input() { return in_; }
   Message& msg() { return msg_; }
 
   uint32_t epoll_events = 0;     // what is registered now
@@ -80,12 +102,23 @@ class Client final : public IoHandler {
   bool in_flush_list = false;
   Client* next_dead = nullptr;   // intrusive: closed, freed at end of turn
 
+  // The frame at the head of the input whose end is awaited: its total
+  // size (0 = none) and when its header arrived (for --body-timeout).
+  size_t frame_total = 0;
+  uint64_t frame_started_ms = 0;
+  uint64_t last_output_ms = 0;   // last output queued (buffer keep-alive)
+  // Intrusive list of clients holding buffer memory (see Message::sweep).
+  Client* holder_prev = nullptr;
+  Client* holder_next = nullptr;
+  bool holding = false;
+
  private:
   Message& msg_;
+  ClientMemory& mem_;
   int fd_;
   ClientId id_;
   State state_ = State::kOpen;
-  RingBuffer in_;   // a partial frame, or frames held back while paused
+  InputBuffer in_;  // a partial frame, or frames held back while paused
   RingBuffer out_;  // frames not yet taken by the kernel
 };
 

@@ -306,6 +306,9 @@ Stats Core::stats() const {
   s.sessions_timed_out = sessions.timed_out();
   s.replies_dropped = sessions.dropped();
   s.sends_dropped = message.sends_dropped() + sessions.send_errors();
+  s.input_bytes = message.input_bytes();
+  s.output_bytes = message.output_bytes();
+  s.clients_limited = message.clients_limited();
   const BusStats& b = bus.stats();
   s.bus_frames_in = b.frames_in;
   s.bus_frames_out = b.frames_out;

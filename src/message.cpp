@@ -15,10 +15,18 @@ namespace hazel {
 namespace {
 // One read buffer shared by all clients (a read never allocates). Complete
 // frames are dispatched straight from it; only a trailing partial frame is
-// copied into the client's input ring.
+// copied into the client's input. It has a header's worth of room in front
+// (see read_input()).
 constexpr size_t kReadBufferSize = 64 * 1024;
-// Fair share per client per turn; level-triggered epoll brings it back.
-constexpr int kMaxReadsPerTurn = 4;
+// Fair share per client per turn, in bytes; level-triggered epoll brings it
+// back. A large frame arriving is read straight into place up to this much.
+constexpr size_t kReadShare = 256 * 1024;
+// A busy client keeps its buffers from turn to turn; they go back to the
+// pool once it has been quiet this long.
+constexpr uint64_t kBufferKeepMs = 1000;
+// How often clients holding buffers are looked at (buffer release, the body
+// timeout); faster when --body-timeout is short.
+constexpr uint64_t kSweepMs = 250;
 // After a GOODBYE, how long a client that does not read may hold its socket.
 constexpr uint32_t kGoodbyeLingerMs = 2000;
 // Bytes of a closing client's unread input discarded before close, so the
@@ -54,10 +62,14 @@ Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
       requests_(requests),
       bus_(bus),
       self_(cfg.worker_index),
-      rbuf_(new uint8_t[kReadBufferSize]),
-      scratch_(new uint8_t[kHeaderSize + cfg.max_frame]),
+      rbuf_(new uint8_t[kHeaderSize + kReadBufferSize]),
       pause_output_(cfg.max_output / 2) {
   next_id_ = first_client_id(cfg.worker_index, 0);
+  sweep_ms_ = kSweepMs;
+  if (cfg.body_timeout_ms > 0)
+    sweep_ms_ = std::clamp<uint64_t>(cfg.body_timeout_ms / 4, 10, kSweepMs);
+  sweep_.fire = &Message::on_sweep;
+  sweep_.data = this;
 }
 
 Message::Route Message::route(ClientId id) const {
@@ -79,6 +91,7 @@ Message::Route Message::route(ClientId id) const {
 }
 
 Message::~Message() {
+  loop_.timers().cancel(&sweep_);
   for (auto& [id, c] : clients_) {
     loop_.timers().cancel(&c->timer);
     delete c;
@@ -94,7 +107,9 @@ Message::~Message() {
 // ---- accept ----------------------------------------------------------------
 
 void Message::on_accept(int fd) {
-  if (clients_.size() >= cfg_.max_clients) {
+  // Clients still flushing their last frames hold sockets too: one that
+  // reconnects in a loop cannot hold more than the limit.
+  if (clients_.size() + closing_ >= cfg_.max_clients) {
     if (!full_logged_) {
       HZ_WARN("accept: at --max-clients %u, refusing with GOODBYE FULL",
               cfg_.max_clients);
@@ -110,11 +125,7 @@ void Message::on_accept(int fd) {
   }
   full_logged_ = false;
   ClientId id = next_id_++;
-  // Input holds at most a partial frame plus one read's worth of frames
-  // held back while paused (reading stops while paused).
-  auto* c = new Client(*this, fd, id,
-                       kHeaderSize + cfg_.max_frame + kReadBufferSize,
-                       cfg_.max_output);
+  auto* c = new Client(*this, mem_, fd, id, cfg_.max_output);
   c->timer.fire = &Message::on_timer;
   c->epoll_events = EPOLLIN;
   if (!loop_.add(fd, EPOLLIN, c)) {
@@ -150,9 +161,28 @@ void Message::on_client_io(Client& c, uint32_t events) {
   drain_events();
 }
 
+// One read per pass: the bytes still missing from a frame cut short go
+// straight into its array (sized for it, see InputBuffer), whatever follows
+// into the shared read buffer, where whole frames are handled in place.
 void Message::read_input(Client& c) {
-  for (int i = 0; i < kMaxReadsPerTurn && !c.paused; ++i) {
-    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
+  // A header cut short by the last read is copied into the room in front of
+  // the read buffer, so the frame it starts is whole there too.
+  uint8_t* rb = rbuf_.get() + kHeaderSize;
+  size_t share = kReadShare;
+  while (!c.paused) {
+    InputBuffer& in = c.input();
+    struct iovec iov[2];
+    int cnt = 0;
+    size_t to_frame = 0;
+    if (c.frame_total > 0) {
+      to_frame = std::min(c.frame_total - in.size(), share);
+      iov[cnt++] = {in.room(), to_frame};
+    }
+    bool past_frame = in.size() + to_frame == c.frame_total;
+    if (c.frame_total == 0 || past_frame) iov[cnt++] = {rb, kReadBufferSize};
+    size_t asked = to_frame + (cnt == 2 || to_frame == 0 ? kReadBufferSize : 0);
+    ssize_t n = cnt == 1 ? read(c.fd(), iov[0].iov_base, iov[0].iov_len)
+                         : readv(c.fd(), iov, cnt);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -164,25 +194,29 @@ void Message::read_input(Client& c) {
       return;
     }
     c.last_active_ms = loop_.now_ms();
-    feed(c, rbuf_.get(), static_cast<size_t>(n));
-    if (c.state() != Client::State::kOpen) return;
-    if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained
+    size_t got = static_cast<size_t>(n);
+    share -= std::min(share, got);
+    if (to_frame > 0) {
+      size_t part = std::min(got, to_frame);
+      in.commit(part);
+      got -= part;
+      if (in.size() == c.frame_total && !process_input(c)) return;
+    }
+    if (got > 0) {
+      size_t lead = in.size();  // a header cut short (frame_total == 0)
+      if (lead > 0) {
+        std::memcpy(rb - lead, in.data(), lead);
+        in.consume(lead);
+      }
+      feed(c, rb - lead, lead + got);
+      if (c.state() != Client::State::kOpen) return;
+    }
+    if (static_cast<size_t>(n) < asked || share == 0) return;  // drained
   }
 }
 
+// Whole frames handled where they lie; the rest is held for later.
 void Message::feed(Client& c, const uint8_t* p, size_t n) {
-  RingBuffer& in = c.input();
-  if (!in.empty()) {
-    // Bytes left over from before (a partial frame, or frames held back
-    // while paused) come first. The ring's limit leaves room for one read.
-    if (!in.append(p, n)) {
-      close_now(c, "input overflow");
-      return;
-    }
-    process_ring(c);
-    return;
-  }
-  // The common case: whole frames straight from the read buffer, no copy.
   const uint8_t* end = p + n;
   while (p < end && !c.paused) {
     Decoded d = decode(p, static_cast<size_t>(end - p), cfg_.max_frame,
@@ -197,30 +231,101 @@ void Message::feed(Client& c, const uint8_t* p, size_t n) {
     if (c.state() != Client::State::kOpen) return;
     maybe_pause(c);
   }
-  // A trailing partial frame, or what pausing held back, waits in the ring.
-  if (p < end) in.append(p, static_cast<size_t>(end - p));
+  if (p < end) hold_input(c, p, static_cast<size_t>(end - p));
 }
 
-void Message::process_ring(Client& c) {
-  RingBuffer& in = c.input();
+// Keeps `n` bytes the client sent for later: a frame cut short, or what a
+// pause held back. The client's input is empty here.
+void Message::hold_input(Client& c, const uint8_t* p, size_t n) {
+  bool awaited = !c.paused && n >= kHeaderSize;
+  size_t total = awaited ? kHeaderSize + get_u32(p + 12) : n;
+  if (!admit_input(c, total)) return;
+  c.reserve_input(total);
+  c.input().append(p, n);
+  if (awaited) {
+    c.frame_total = total;
+    c.frame_started_ms = loop_.now_ms();
+  }
+  hold(c);
+}
+
+// Handles the frames held in the client's input (after a pause, or a frame
+// whose last bytes just arrived). False if the client is no longer open.
+bool Message::process_input(Client& c) {
+  InputBuffer& in = c.input();
   while (!in.empty() && !c.paused) {
-    size_t have = std::min(in.size(), kHeaderSize);
-    uint8_t hdr[kHeaderSize];
-    in.peek(0, have, hdr);
-    Decoded d = decode(hdr, have, cfg_.max_frame, Peer::kServer);
+    Decoded d = decode(in.data(), in.size(), cfg_.max_frame, Peer::kServer);
     if (d.status == DecodeStatus::kError) {
-      protocol_error(c, hdr, have, d.error);
-      return;
+      protocol_error(c, in.data(), std::min(in.size(), kHeaderSize), d.error);
+      return false;
     }
-    size_t total = kHeaderSize + d.header.length;
-    if (have < kHeaderSize || in.size() < total) break;
-    const uint8_t* frame = in.contiguous(total, scratch_.get());
-    dispatch(c, d.header, frame + kHeaderSize);
-    if (c.state() != Client::State::kOpen) return;
-    in.consume(total);
+    if (d.status == DecodeStatus::kNeedMore) break;
+    c.frame_total = 0;
+    dispatch(c, d.header, in.data() + kHeaderSize);
+    if (c.state() != Client::State::kOpen) return false;
+    in.consume(kHeaderSize + d.header.length);
     maybe_pause(c);
   }
-  in.release_if_empty();
+  if (in.empty()) c.frame_total = 0;
+  if (c.paused || in.size() < kHeaderSize || c.frame_total > 0) return true;
+  // A frame cut short at the head: give it room to arrive in place.
+  size_t total = kHeaderSize + get_u32(in.data() + 12);
+  if (!admit_input(c, total)) return false;
+  c.reserve_input(total);
+  c.frame_total = total;
+  c.frame_started_ms = loop_.now_ms();
+  hold(c);
+  return true;
+}
+
+// --max-input-memory: before `c` takes an array for `total` bytes of input,
+// the clients holding the most input are closed with GOODBYE LIMIT until it
+// fits. False if that is `c` itself.
+bool Message::admit_input(Client& c, size_t total) {
+  size_t cap = c.input().capacity();
+  if (cap == 0 && total <= InputBuffer::kInline) return true;
+  size_t want = std::max(total, InputBuffer::kMinBlock);
+  if (want <= cap) return true;
+  size_t extra = want - cap;
+  while (mem_.input + extra > cfg_.max_input_memory) {
+    // The biggest holder; of equals, the one whose frame is oldest (an
+    // honest client's frame is short-lived, a trickled one is not).
+    Client* big = &c;
+    size_t big_bytes = cap + extra;
+    uint64_t big_since = loop_.now_ms();
+    for (Client* h = holders_; h != nullptr; h = h->holder_next) {
+      if (h == &c || h->state() != Client::State::kOpen) continue;
+      size_t bytes = h->input().capacity();
+      uint64_t since = h->frame_total > 0 ? h->frame_started_ms : 0;
+      if (bytes > big_bytes || (bytes == big_bytes && since < big_since)) {
+        big = h;
+        big_bytes = bytes;
+        big_since = since;
+      }
+    }
+    size_t before = mem_.input;
+    limit(*big, "input memory limit reached");
+    if (big == &c || mem_.input >= before) {
+      if (big != &c) limit(c, "input memory limit reached");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Message::limit(Client& c, std::string_view why) {
+  if (c.state() != Client::State::kOpen) return;
+  ++clients_limited_;
+  HZ_DEBUG("client %llu: %.*s", static_cast<unsigned long long>(c.id()),
+           static_cast<int>(why.size()), why.data());
+  begin_close(c, true, Goodbye::kLimit, why, kGoodbyeLingerMs);
+}
+
+void Message::drop_input(Client& c) {
+  // Never under a service still reading a frame body from it.
+  if (&c == current_) return;
+  c.release_input();
+  c.frame_total = 0;
 }
 
 void Message::maybe_pause(Client& c) {
@@ -232,7 +337,7 @@ void Message::maybe_pause(Client& c) {
 void Message::resume(Client& c) {
   c.paused = false;
   set_events(c, c.epoll_events | input_events(c));
-  process_ring(c);
+  process_input(c);
 }
 
 uint32_t Message::input_events(const Client& c) const {
@@ -271,6 +376,8 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
     }
   }
   current_ = nullptr;
+  // Closed while its frame was handled: what it sent after is not wanted.
+  if (c.state() != Client::State::kOpen) drop_input(c);
   // A service may have closed clients (kick, slow): tell the others now,
   // before the next frame is handled.
   if (!disconnected_.empty()) drain_events();
@@ -417,6 +524,8 @@ void Message::queue_frame(Client& c, const FrameHeader& h,
 bool Message::append_output(Client& c, const FrameHeader* h,
                             std::string_view a, std::string_view b) {
   size_t n = (h ? kHeaderSize : 0) + a.size() + b.size();
+  if (mem_.output + n > cfg_.max_output_memory && !admit_output(c, n))
+    return false;
   if (!c.fits(n)) {
     // Before judging the client, give the kernel what it will take now: a
     // client that reads is never cut off for one burst of output.
@@ -433,11 +542,42 @@ bool Message::append_output(Client& c, const FrameHeader* h,
     }
   }
   c.queue(h, a, b);
+  c.last_output_ms = loop_.now_ms();
   schedule_flush(c);
   return true;
 }
 
+// --max-output-memory: the clients with the most output pending are cut
+// (their output dropped, GOODBYE SLOW) until `n` more bytes fit. A
+// subscriber that reads slower than its room publishes is cut, never the
+// server. False if the one cut is `c` itself.
+bool Message::admit_output(Client& c, size_t n) {
+  while (mem_.output + n > cfg_.max_output_memory) {
+    Client* big = &c;
+    for (Client* h = holders_; h != nullptr; h = h->holder_next)
+      if (h->pending_output() > big->pending_output()) big = h;
+    size_t before = mem_.output;
+    cut_slow(*big, "server output memory limit reached");
+    if (big == &c || mem_.output >= before) {
+      if (big != &c) cut_slow(c, "server output memory limit reached");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Message::cut_slow(Client& c, std::string_view why) {
+  c.drop_output();
+  if (c.state() != Client::State::kOpen) {
+    close_now(c, "output memory limit reached while closing");
+    return;
+  }
+  ++clients_limited_;
+  begin_close(c, true, Goodbye::kSlow, why, kGoodbyeLingerMs);
+}
+
 void Message::schedule_flush(Client& c) {
+  hold(c);
   if (c.in_flush_list) return;
   c.in_flush_list = true;
   c.next_flush = flush_head_;
@@ -460,8 +600,8 @@ void Message::flush_client(Client& c) {
     c.last_active_ms = loop_.now_ms();
   switch (result) {
     case Client::Flush::kDone:
+      // The buffers stay with a busy client (see sweep()).
       set_events(c, base);
-      c.release_buffers();
       if (c.state() == Client::State::kClosing) finish_close(c);
       else if (c.paused) resume(c);
       break;
@@ -550,9 +690,11 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     h.length = static_cast<uint32_t>(text.size());
     // Past the output limit if need be: it is the last frame, and small.
     c.queue(&h, text, {});
+    c.last_output_ms = loop_.now_ms();
     schedule_flush(c);
     ++frames_out_;
   }
+  drop_input(c);
   leave_table(c);
   c.set_state(Client::State::kClosing);
   ++closing_;
@@ -580,6 +722,8 @@ void Message::close_now(Client& c, const char* why) {
            why);
   c.set_state(Client::State::kClosed);
   if (c.held_turn == turn_) unhold(c);
+  unhold_buffers(c);
+  drop_input(c);
   loop_.timers().cancel(&c.timer);
   loop_.remove(c.fd());
   c.next_dead = dead_head_;
@@ -615,6 +759,52 @@ void Message::drain_events() {
     }
   }
 }
+
+// ---- buffers held ------------------------------------------------------------
+
+void Message::hold(Client& c) {
+  if (c.holding) return;
+  c.holding = true;
+  c.holder_prev = nullptr;
+  c.holder_next = holders_;
+  if (holders_) holders_->holder_prev = &c;
+  holders_ = &c;
+  if (!sweep_.armed()) loop_.add_timer(&sweep_, sweep_ms_);
+}
+
+void Message::unhold_buffers(Client& c) {
+  if (!c.holding) return;
+  c.holding = false;
+  if (c.holder_prev) c.holder_prev->holder_next = c.holder_next;
+  else holders_ = c.holder_next;
+  if (c.holder_next) c.holder_next->holder_prev = c.holder_prev;
+  c.holder_prev = c.holder_next = nullptr;
+}
+
+// Every few hundred milliseconds, the clients holding buffers: one whose
+// frame has not arrived within --body-timeout is closed with GOODBYE LIMIT;
+// buffers of a client quiet for kBufferKeepMs go back to the pool.
+void Message::sweep() {
+  uint64_t now = loop_.now_ms();
+  uint64_t body = cfg_.body_timeout_ms;
+  Client* next = nullptr;
+  for (Client* c = holders_; c != nullptr; c = next) {
+    next = c->holder_next;
+    if (c->state() == Client::State::kOpen && body > 0 && c->frame_total > 0 &&
+        !c->paused && now - c->frame_started_ms >= body)
+      limit(*c, "frame not complete within " + std::to_string(body) + " ms");
+    if (c->input().empty() && now - c->last_active_ms >= kBufferKeepMs)
+      drop_input(*c);
+    if (!c->has_output() && now - c->last_output_ms >= kBufferKeepMs)
+      c->release_output();
+    if (c->input().capacity() == 0 && c->input().empty() &&
+        c->output_capacity() == 0)
+      unhold_buffers(*c);
+  }
+  if (holders_) loop_.add_timer(&sweep_, sweep_ms_);
+}
+
+void Message::on_sweep(TimerNode* n) { static_cast<Message*>(n->data)->sweep(); }
 
 void Message::on_timer(TimerNode* n) {
   Client& c = *static_cast<Client*>(n->data);

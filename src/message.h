@@ -102,17 +102,28 @@ class Message final : public GatewaySink {
   uint64_t frames_in() const { return frames_in_; }
   uint64_t frames_out() const { return frames_out_; }
   uint64_t sends_dropped() const { return sends_dropped_; }
+  // Bytes held now for unfinished frames / queued and not yet written.
+  size_t input_bytes() const { return mem_.input; }
+  size_t output_bytes() const { return mem_.output; }
+  // Clients closed for a memory budget or the body timeout.
+  uint64_t clients_limited() const { return clients_limited_; }
 
  private:
   void read_input(Client& c);
   void feed(Client& c, const uint8_t* data, size_t n);
+  void hold_input(Client& c, const uint8_t* p, size_t n);
+  bool process_input(Client& c);
+  bool admit_input(Client& c, size_t total);
+  bool admit_output(Client& c, size_t n);
+  void limit(Client& c, std::string_view why);
+  void cut_slow(Client& c, std::string_view why);
+  void drop_input(Client& c);
   void dispatch(Client& c, const FrameHeader& h, const uint8_t* body);
   void protocol_error(Client& c, const uint8_t* hdr, size_t avail,
                       Goodbye code);
   void queue_frame(Client& c, const FrameHeader& h, std::string_view body);
   bool append_output(Client& c, const FrameHeader* h, std::string_view a,
                      std::string_view b);
-  void process_ring(Client& c);
   void maybe_pause(Client& c);
   void resume(Client& c);
   uint32_t input_events(const Client& c) const;
@@ -132,6 +143,11 @@ class Message final : public GatewaySink {
   void on_input_closed(Client& c);
   void drain_events();
   static void on_timer(TimerNode* n);
+  // Clients holding buffer memory (input or output arrays).
+  void hold(Client& c);
+  void unhold_buffers(Client& c);
+  void sweep();
+  static void on_sweep(TimerNode* n);
 
   Loop& loop_;
   const Config& cfg_;
@@ -149,7 +165,6 @@ class Message final : public GatewaySink {
   size_t closing_ = 0;  // left the table, still flushing
   std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
-  std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling the ring's wrap
   std::string fanout_;                  // one encoded PUSH for push_many
   std::vector<std::vector<ClientId>> remote_;  // push_many targets by worker
   size_t pause_output_;                 // pending output that pauses input
@@ -157,7 +172,12 @@ class Message final : public GatewaySink {
   uint64_t frames_in_ = 0;
   uint64_t frames_out_ = 0;
   uint64_t sends_dropped_ = 0;
+  uint64_t clients_limited_ = 0;
   bool full_logged_ = false;
+  ClientMemory mem_;
+  Client* holders_ = nullptr;  // intrusive list, see hold()
+  TimerNode sweep_;
+  uint64_t sweep_ms_;
 };
 
 }  // namespace hazel
