@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "message.h"
@@ -44,6 +45,48 @@ void Client::queue(const FrameHeader* h, std::string_view a,
   out_.append(b.data(), b.size());
   out_.set_limit(limit);
   mem_.output += total;
+}
+
+ssize_t Client::write_now(const FrameHeader* h, std::string_view a,
+                          std::string_view b) {
+  uint8_t hdr[kHeaderSize];
+  struct iovec iov[3];
+  int cnt = 0;
+  if (h) {
+    encode_header(*h, hdr);
+    iov[cnt++] = {hdr, kHeaderSize};
+  }
+  if (!a.empty()) iov[cnt++] = {const_cast<char*>(a.data()), a.size()};
+  if (!b.empty()) iov[cnt++] = {const_cast<char*>(b.data()), b.size()};
+  struct msghdr mh{};
+  mh.msg_iov = iov;
+  mh.msg_iovlen = static_cast<size_t>(cnt);
+  for (;;) {
+    ssize_t n = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
+}
+
+void Client::queue_rest(size_t skip, const FrameHeader* h, std::string_view a,
+                        std::string_view b) {
+  if (h != nullptr && skip < kHeaderSize) {
+    uint8_t hdr[kHeaderSize];
+    encode_header(*h, hdr);
+    std::string_view rest(reinterpret_cast<const char*>(hdr) + skip,
+                          kHeaderSize - skip);
+    // The header's tail goes in as a part of its own.
+    queue(nullptr, rest, {});
+    skip = 0;
+  } else if (h != nullptr) {
+    skip -= kHeaderSize;
+  }
+  size_t from_a = std::min(skip, a.size());
+  a.remove_prefix(from_a);
+  b.remove_prefix(std::min(skip - from_a, b.size()));
+  queue(nullptr, a, b);
 }
 
 Client::Flush Client::flush() {

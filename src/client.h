@@ -57,6 +57,14 @@ class Client final : public IoHandler {
   // Queues one frame (the header, if any, then the parts) for the
   // end-of-turn write. Call fits() first.
   void queue(const FrameHeader* h, std::string_view a, std::string_view b);
+  // Writes one frame straight from where it lies (nothing may be queued):
+  // the bytes the kernel took, or -1 if the connection failed.
+  ssize_t write_now(const FrameHeader* h, std::string_view a,
+                    std::string_view b);
+  // Queues what write_now() left of the frame: all but its first `skip`
+  // bytes.
+  void queue_rest(size_t skip, const FrameHeader* h, std::string_view a,
+                  std::string_view b);
   size_t pending_output() const { return out_.size(); }
   // One writev of everything pending.
   Flush flush();
@@ -97,6 +105,7 @@ class Client final : public IoHandler {
   Client* next_held = nullptr;   // intrusive: output held for one turn
   bool input_closed = false;     // peer shut its side; replies still due
   bool paused = false;           // input held back until output drains
+  bool large_frames = false;     // its last frame was large (read_input)
   TimerNode timer;               // idle check while open, linger after
   Client* next_flush = nullptr;  // intrusive: clients with output this turn
   bool in_flush_list = false;

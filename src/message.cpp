@@ -21,6 +21,15 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 // Fair share per client per turn, in bytes; level-triggered epoll brings it
 // back. A large frame arriving is read straight into place up to this much.
 constexpr size_t kReadShare = 256 * 1024;
+// A client whose last frame was at least this large reads only kLargeLead
+// bytes past a frame's end: the next frame is likely large too, and what
+// arrives of it in the shared buffer must be copied into its own array, so
+// that part is kept short (the rest is read straight into place).
+constexpr size_t kLargeFrame = kReadBufferSize / 2;
+constexpr size_t kLargeLead = 4096;
+// A frame at least this large, for a client with no output queued, is
+// written at once instead of copied into its output ring first.
+constexpr size_t kWriteThrough = 16 * 1024;
 // A busy client keeps its buffers from turn to turn; they go back to the
 // pool once it has been quiet this long.
 constexpr uint64_t kBufferKeepMs = 1000;
@@ -178,9 +187,10 @@ void Message::read_input(Client& c) {
       to_frame = std::min(c.frame_total - in.size(), share);
       iov[cnt++] = {in.room(), to_frame};
     }
+    size_t lead = c.large_frames ? kLargeLead : kReadBufferSize;
     bool past_frame = in.size() + to_frame == c.frame_total;
-    if (c.frame_total == 0 || past_frame) iov[cnt++] = {rb, kReadBufferSize};
-    size_t asked = to_frame + (cnt == 2 || to_frame == 0 ? kReadBufferSize : 0);
+    if (c.frame_total == 0 || past_frame) iov[cnt++] = {rb, lead};
+    size_t asked = to_frame + (cnt == 2 || to_frame == 0 ? lead : 0);
     ssize_t n = cnt == 1 ? read(c.fd(), iov[0].iov_base, iov[0].iov_len)
                          : readv(c.fd(), iov, cnt);
     if (n < 0) {
@@ -203,12 +213,12 @@ void Message::read_input(Client& c) {
       if (in.size() == c.frame_total && !process_input(c)) return;
     }
     if (got > 0) {
-      size_t lead = in.size();  // a header cut short (frame_total == 0)
-      if (lead > 0) {
-        std::memcpy(rb - lead, in.data(), lead);
-        in.consume(lead);
+      size_t part = in.size();  // a header cut short (frame_total == 0)
+      if (part > 0) {
+        std::memcpy(rb - part, in.data(), part);
+        in.consume(part);
       }
-      feed(c, rb - lead, lead + got);
+      feed(c, rb - part, part + got);
       if (c.state() != Client::State::kOpen) return;
     }
     if (static_cast<size_t>(n) < asked || share == 0) return;  // drained
@@ -348,6 +358,7 @@ uint32_t Message::input_events(const Client& c) const {
 
 void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
   ++frames_in_;
+  c.large_frames = h.length >= kLargeFrame;
   Request req;
   req.client = c.id();
   req.service = h.service;
@@ -541,8 +552,22 @@ bool Message::append_output(Client& c, const FrameHeader* h,
       return false;
     }
   }
-  c.queue(h, a, b);
   c.last_output_ms = loop_.now_ms();
+  if (n >= kWriteThrough && !c.has_output() && c.remote_pending == 0) {
+    // Nothing is queued before it, so nothing is reordered; corking gains
+    // nothing for a frame this large, and the kernel takes it from where it
+    // lies instead of after a copy into the ring. What it does not take now
+    // is queued.
+    ssize_t sent = c.write_now(h, a, b);
+    if (sent < 0) {
+      close_now(c, "write failed");
+      return false;
+    }
+    if (static_cast<size_t>(sent) == n) return true;
+    c.queue_rest(static_cast<size_t>(sent), h, a, b);
+  } else {
+    c.queue(h, a, b);
+  }
   schedule_flush(c);
   return true;
 }
