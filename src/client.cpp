@@ -87,6 +87,28 @@ void Client::queue_rest(size_t skip, const FrameHeader* h, std::string_view a,
   a.remove_prefix(from_a);
   b.remove_prefix(std::min(skip - from_a, b.size()));
   queue(nullptr, a, b);
+  head_left_ = out_.size();  // the ring was empty: all of it is this frame
+}
+
+void Client::advance_output(size_t n) {
+  if (n == out_.size()) {  // all of it: the head is at a boundary again
+    head_left_ = 0;
+    return;
+  }
+  size_t off = std::min(n, head_left_);
+  head_left_ -= off;
+  if (head_left_ > 0) return;
+  // Frames past the first are whole in the ring: read their lengths.
+  while (off < n) {
+    uint8_t len[4];
+    out_.peek(off + 12, 4, len);
+    size_t total = kHeaderSize + get_u32(len);
+    if (off + total > n) {
+      head_left_ = off + total - n;
+      return;
+    }
+    off += total;
+  }
 }
 
 Client::Flush Client::flush() {
@@ -110,6 +132,7 @@ Client::Flush Client::flush() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Flush::kPending;
       return Flush::kError;
     }
+    advance_output(static_cast<size_t>(n));
     out_.consume(static_cast<size_t>(n));
     mem_.output -= static_cast<size_t>(n);
   }

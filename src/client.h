@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -73,6 +74,14 @@ class Client final : public IoHandler {
   void drop_output() {
     mem_.output -= out_.size();
     out_.consume(out_.size());
+    head_left_ = 0;
+  }
+  // Drops pending output but the rest of a frame partly written, so that
+  // a GOODBYE queued after it starts on a frame boundary.
+  void cut_output() {
+    size_t keep = std::min(head_left_, out_.size());
+    mem_.output -= out_.size() - keep;
+    out_.truncate(keep);
   }
   size_t output_capacity() const { return out_.capacity(); }
   void release_output() { out_.release_if_empty(); }
@@ -127,8 +136,12 @@ class Client final : public IoHandler {
   int fd_;
   ClientId id_;
   State state_ = State::kOpen;
+  // Walks the frame boundaries over the next `n` bytes to be written.
+  void advance_output(size_t n);
+
   InputBuffer in_;  // a partial frame, or frames held back while paused
   RingBuffer out_;  // frames not yet taken by the kernel
+  size_t head_left_ = 0;  // bytes of a frame partly written, at out_'s head
 };
 
 }  // namespace hazel

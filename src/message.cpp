@@ -592,7 +592,7 @@ bool Message::admit_output(Client& c, size_t n) {
 }
 
 void Message::cut_slow(Client& c, std::string_view why) {
-  c.drop_output();
+  c.cut_output();
   if (c.state() != Client::State::kOpen) {
     close_now(c, "output memory limit reached while closing");
     return;

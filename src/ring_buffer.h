@@ -60,6 +60,11 @@ class RingBuffer {
   // Readable bytes as up to two spans (for writev); call consume() after.
   int readable_spans(struct iovec out[2]) const;
   void consume(size_t n);
+  // Drops all but the first `keep` readable bytes.
+  void truncate(size_t keep) {
+    if (keep < size()) tail_ = head_ + keep;
+    if (head_ == tail_) head_ = tail_ = 0;
+  }
 
   // Copies `n` bytes starting `offset` bytes past the head into `out`.
   void peek(size_t offset, size_t n, void* out) const;
