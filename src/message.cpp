@@ -195,7 +195,7 @@ void Message::read_input(Client& c) {
                          : readv(c.fd(), iov, cnt);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       close_now(c, "connection reset");
       return;
     }
@@ -221,8 +221,12 @@ void Message::read_input(Client& c) {
       feed(c, rb - part, part + got);
       if (c.state() != Client::State::kOpen) return;
     }
-    if (static_cast<size_t>(n) < asked || share == 0) return;  // drained
+    if (static_cast<size_t>(n) < asked || share == 0) break;  // drained
   }
+  // Likewise a small input array, once empty.
+  if (c.input().empty() && c.input().capacity() <= InputBuffer::kMinBlock &&
+      c.state() == Client::State::kOpen)
+    drop_input(c);
 }
 
 // Whole frames handled where they lie; the rest is held for later.
@@ -625,7 +629,10 @@ void Message::flush_client(Client& c) {
     c.last_active_ms = loop_.now_ms();
   switch (result) {
     case Client::Flush::kDone:
-      // The buffers stay with a busy client (see sweep()).
+      // A large ring stays with a busy client until it is quiet (sweep());
+      // a small one goes back to the pool now, so that thousands of mostly
+      // idle clients hold no output memory between their rare replies.
+      if (c.output_capacity() <= RingBuffer::kMinCapacity) c.release_output();
       set_events(c, base);
       if (c.state() == Client::State::kClosing) finish_close(c);
       else if (c.paused) resume(c);
