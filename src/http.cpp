@@ -136,7 +136,23 @@ Parse RequestParser::fail(int status, const char* why) {
   return state_;
 }
 
-bool RequestParser::request_line(std::string_view line) {
+void RequestParser::rebase(std::string_view buf) {
+  if (buf.size() < line_) return;  // not the bytes parsed so far
+  auto at = [&](const Span& sp) { return buf.substr(sp.off, sp.len); };
+  if (have_request_line_) {
+    req_.method = at(spans_[0]);
+    req_.target = at(spans_[1]);
+    size_t q = req_.target.find('?');
+    req_.path = req_.target.substr(0, q);
+    req_.query = q == std::string_view::npos ? std::string_view() : req_.target.substr(q + 1);
+  }
+  for (size_t i = 0; i < req_.header_count; ++i) {
+    req_.headers[i].name = at(spans_[2 + 2 * i]);
+    req_.headers[i].value = at(spans_[3 + 2 * i]);
+  }
+}
+
+bool RequestParser::request_line(std::string_view buf, std::string_view line) {
   size_t sp1 = line.find(' ');
   size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos ||
@@ -168,15 +184,12 @@ bool RequestParser::request_line(std::string_view line) {
     fail(400, "bad HTTP version");
     return false;
   }
-  req_.method = method;
-  req_.target = target;
-  size_t q = target.find('?');
-  req_.path = target.substr(0, q);
-  req_.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  spans_[0] = {static_cast<size_t>(method.data() - buf.data()), method.size()};
+  spans_[1] = {static_cast<size_t>(target.data() - buf.data()), target.size()};
   return true;
 }
 
-bool RequestParser::header_line(std::string_view line) {
+bool RequestParser::header_line(std::string_view buf, std::string_view line) {
   if (line[0] == ' ' || line[0] == '\t') {
     fail(400, "obsolete line folding");
     return false;
@@ -190,13 +203,18 @@ bool RequestParser::header_line(std::string_view line) {
     fail(431, "too many header fields");
     return false;
   }
+  std::string_view name = line.substr(0, colon);
+  std::string_view value = trim(line.substr(colon + 1));
+  Span* sp = &spans_[2 + 2 * req_.header_count];
+  sp[0] = {static_cast<size_t>(name.data() - buf.data()), name.size()};
+  sp[1] = {static_cast<size_t>(value.data() - buf.data()), value.size()};
   Header& h = req_.headers[req_.header_count++];
-  h.name = line.substr(0, colon);
-  h.value = trim(line.substr(colon + 1));
+  h.name = name;
+  h.value = value;
   return true;
 }
 
-Parse RequestParser::finish(std::string_view) {
+Parse RequestParser::finish() {
   size_t hosts = req_.count("host");
   if (hosts > 1) return fail(400, "more than one Host");
   if (hosts == 0 && req_.minor == 1) return fail(400, "HTTP/1.1 without Host");
@@ -218,6 +236,7 @@ Parse RequestParser::finish(std::string_view) {
 }
 
 Parse RequestParser::parse(std::string_view buf) {
+  rebase(buf);
   if (state_ != Parse::kNeedMore) return state_;
   const size_t limit = buf.size() < kMaxHead ? buf.size() : kMaxHead;
   // One pass over each byte: control characters are refused as soon as
@@ -240,16 +259,17 @@ Parse RequestParser::parse(std::string_view buf) {
     line_ = scan_ + 1;
     if (!have_request_line_) {
       if (line.empty()) return fail(400, "empty request line");
-      if (!request_line(line)) return state_;
+      if (!request_line(buf, line)) return state_;
       have_request_line_ = true;
+      rebase(buf);
       continue;
     }
     if (line.empty()) {
       end_ = line_;
       ++scan_;
-      return finish(buf);
+      return finish();
     }
-    if (!header_line(line)) return state_;
+    if (!header_line(buf, line)) return state_;
   }
   if (buf.size() >= kMaxHead) return fail(431, "request head over 8 KiB");
   return Parse::kNeedMore;

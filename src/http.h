@@ -54,7 +54,8 @@ enum class Parse : uint8_t { kNeedMore, kDone, kError };
 class RequestParser {
  public:
   // `buf`: every byte received so far on the connection, the same bytes
-  // each call with more behind them. On kDone, request() views `buf`.
+  // each call with more behind them (it may have moved: the parser keeps
+  // offsets). request() views the `buf` of the latest call.
   Parse parse(std::string_view buf);
 
   const Request& request() const { return req_; }
@@ -66,12 +67,20 @@ class RequestParser {
   const char* error() const { return why_; }
 
  private:
+  struct Span {
+    size_t off = 0, len = 0;
+  };
   Parse fail(int status, const char* why);
-  bool request_line(std::string_view line);
-  bool header_line(std::string_view line);
-  Parse finish(std::string_view buf);
+  bool request_line(std::string_view buf, std::string_view line);
+  bool header_line(std::string_view buf, std::string_view line);
+  Parse finish();
+  // Points request()'s views into `buf`.
+  void rebase(std::string_view buf);
 
   Request req_;
+  // Where the views of req_ lie in the buffer: method, target, then a name
+  // and a value per header field.
+  Span spans_[2 + 2 * kMaxHeaders];
   size_t line_ = 0;  // start of the first line not parsed yet
   size_t scan_ = 0;  // bytes searched for the end of that line
   size_t end_ = 0;
