@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "services/builtin.h"
+#include "ws_gateway.h"
 
 namespace hazel {
 
@@ -29,6 +30,12 @@ bool Daemon::mount(Service& service, std::string* err) {
 void Daemon::unmount(Service& service) { core_->unmount(service); }
 bool Daemon::start(std::string* err) { return core_->start(err); }
 uint16_t Daemon::port() const { return core_->gateway.port(); }
+uint16_t Daemon::ws_port() const {
+  return core_->ws ? core_->ws->http().port() : 0;
+}
+uint16_t Daemon::admin_port() const {
+  return core_->admin ? core_->admin->http().port() : 0;
+}
 int Daemon::run() { return core_->run(); }
 void Daemon::stop() { core_->loop.wake(); }
 Context& Daemon::context() { return core_->ctx; }

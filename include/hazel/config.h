@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hazel/frame.h"
 
@@ -44,6 +45,24 @@ struct Config {
   // Pending output on one bus link to another worker before requests over
   // it are answered BUSY and one-way deliveries are dropped.
   size_t bus_max_output = size_t{64} << 20;
+
+  // The WebSocket port (--ws-port), on `bind`: the chat page at /, the
+  // JavaScript client at /hazel.js, WebSocket clients at /ws. Off unless
+  // ws_listen; port 0 = pick a free port. With workers every worker
+  // listens on it (SO_REUSEPORT), like the main port.
+  bool ws_listen = false;
+  uint16_t ws_port = 0;
+  // --ws-origin: the Origins an upgrade may come from; empty = any.
+  std::vector<std::string> ws_origins;
+  // The admin port (--admin-port): Prometheus /metrics and /healthz, on
+  // admin_bind (loopback unless told otherwise: the figures are not for
+  // everyone). Off unless admin_listen; port 0 = pick a free port.
+  bool admin_listen = false;
+  uint16_t admin_port = 0;
+  std::string admin_bind = "127.0.0.1";
+  // HTTP on those ports: a request head must arrive, and be answered,
+  // within this.
+  uint32_t http_timeout_ms = 10000;
 };
 
 }  // namespace hazel
