@@ -28,42 +28,63 @@ Client::~Client() {
 
 void Client::on_io(uint32_t events) { msg_.on_client_io(*this, events); }
 
-void Client::queue(const FrameHeader* h, std::string_view a,
-                   std::string_view b) {
-  size_t total = (h ? kHeaderSize : 0) + a.size() + b.size();
+size_t Client::prefix(const FrameHeader* h, size_t body, uint8_t* out) const {
+  size_t n = 0;
+  if (ws) {
+    // Every hazel frame travels as one binary WebSocket message.
+    n = ws::encode_header(out, ws::Opcode::kBinary,
+                          (h ? kHeaderSize : 0) + body);
+  }
+  if (h) {
+    encode_header(*h, out + n);
+    n += kHeaderSize;
+  }
+  return n;
+}
+
+void Client::append(std::string_view pre, std::string_view a,
+                    std::string_view b) {
+  size_t total = pre.size() + a.size() + b.size();
   // Only an empty ring takes a frame past the limit (see fits()): lift the
   // limit for this one frame.
   size_t limit = out_.limit();
   if (out_.size() + total > limit) out_.set_limit(out_.size() + total);
   out_.reserve(total);
-  if (h) {
-    uint8_t hdr[kHeaderSize];
-    encode_header(*h, hdr);
-    out_.append(hdr, kHeaderSize);
-  }
+  out_.append(pre.data(), pre.size());
   out_.append(a.data(), a.size());
   out_.append(b.data(), b.size());
   out_.set_limit(limit);
   mem_.output += total;
 }
 
+void Client::queue(const FrameHeader* h, std::string_view a,
+                   std::string_view b) {
+  uint8_t pre[kMaxPrefix];
+  size_t n = prefix(h, a.size() + b.size(), pre);
+  append({reinterpret_cast<const char*>(pre), n}, a, b);
+}
+
+void Client::queue_control(ws::Opcode op, std::string_view payload) {
+  uint8_t pre[ws::kMaxHeader];
+  size_t n = ws::encode_header(pre, op, payload.size());
+  append({reinterpret_cast<const char*>(pre), n}, payload, {});
+}
+
 ssize_t Client::write_now(const FrameHeader* h, std::string_view a,
                           std::string_view b) {
-  uint8_t hdr[kHeaderSize];
+  uint8_t pre[kMaxPrefix];
+  size_t n = prefix(h, a.size() + b.size(), pre);
   struct iovec iov[3];
   int cnt = 0;
-  if (h) {
-    encode_header(*h, hdr);
-    iov[cnt++] = {hdr, kHeaderSize};
-  }
+  if (n > 0) iov[cnt++] = {pre, n};
   if (!a.empty()) iov[cnt++] = {const_cast<char*>(a.data()), a.size()};
   if (!b.empty()) iov[cnt++] = {const_cast<char*>(b.data()), b.size()};
   struct msghdr mh{};
   mh.msg_iov = iov;
   mh.msg_iovlen = static_cast<size_t>(cnt);
   for (;;) {
-    ssize_t n = sendmsg(fd_, &mh, MSG_NOSIGNAL);
-    if (n >= 0) return n;
+    ssize_t sent = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    if (sent >= 0) return sent;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return -1;
@@ -72,22 +93,41 @@ ssize_t Client::write_now(const FrameHeader* h, std::string_view a,
 
 void Client::queue_rest(size_t skip, const FrameHeader* h, std::string_view a,
                         std::string_view b) {
-  if (h != nullptr && skip < kHeaderSize) {
-    uint8_t hdr[kHeaderSize];
-    encode_header(*h, hdr);
-    std::string_view rest(reinterpret_cast<const char*>(hdr) + skip,
-                          kHeaderSize - skip);
-    // The header's tail goes in as a part of its own.
-    queue(nullptr, rest, {});
-    skip = 0;
-  } else if (h != nullptr) {
-    skip -= kHeaderSize;
-  }
-  size_t from_a = std::min(skip, a.size());
-  a.remove_prefix(from_a);
-  b.remove_prefix(std::min(skip - from_a, b.size()));
-  queue(nullptr, a, b);
+  uint8_t pre[kMaxPrefix];
+  size_t n = prefix(h, a.size() + b.size(), pre);
+  std::string_view p(reinterpret_cast<const char*>(pre), n);
+  size_t cut = std::min(skip, p.size());
+  p.remove_prefix(cut);
+  skip -= cut;
+  cut = std::min(skip, a.size());
+  a.remove_prefix(cut);
+  skip -= cut;
+  b.remove_prefix(std::min(skip, b.size()));
+  append(p, a, b);
   head_left_ = out_.size();  // the ring was empty: all of it is this frame
+}
+
+size_t Client::unit_size(size_t off) const {
+  if (!ws) {
+    uint8_t len[4];
+    out_.peek(off + 12, 4, len);
+    return kHeaderSize + get_u32(len);
+  }
+  // A WebSocket frame the server wrote: unmasked, 7-, 16- or 64-bit length.
+  uint8_t h[10];
+  out_.peek(off, 2, h);
+  uint64_t len = h[1] & 0x7f;
+  size_t hdr = 2;
+  if (len == 126) {
+    out_.peek(off, 4, h);
+    len = get_u16(h + 2);
+    hdr = 4;
+  } else if (len == 127) {
+    out_.peek(off, 10, h);
+    len = get_u64(h + 2);
+    hdr = 10;
+  }
+  return hdr + static_cast<size_t>(len);
 }
 
 void Client::advance_output(size_t n) {
@@ -100,9 +140,7 @@ void Client::advance_output(size_t n) {
   if (head_left_ > 0) return;
   // Frames past the first are whole in the ring: read their lengths.
   while (off < n) {
-    uint8_t len[4];
-    out_.peek(off + 12, 4, len);
-    size_t total = kHeaderSize + get_u32(len);
+    size_t total = unit_size(off);
     if (off + total > n) {
       head_left_ = off + total - n;
       return;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "hazel/frame.h"
@@ -24,6 +25,7 @@
 #include "loop.h"
 #include "ring_buffer.h"
 #include "timer_wheel.h"
+#include "websocket.h"
 
 namespace hazel {
 
@@ -56,8 +58,12 @@ class Client final : public IoHandler {
     return out_.empty() || out_.size() + n <= out_.limit();
   }
   // Queues one frame (the header, if any, then the parts) for the
-  // end-of-turn write. Call fits() first.
+  // end-of-turn write. Call fits() first. A WebSocket client gets it as one
+  // binary message.
   void queue(const FrameHeader* h, std::string_view a, std::string_view b);
+  // Queues a WebSocket control frame (a Pong), or bytes already framed.
+  void queue_control(ws::Opcode op, std::string_view payload);
+  void queue_raw(std::string_view bytes) { append({}, bytes, {}); }
   // Writes one frame straight from where it lies (nothing may be queued):
   // the bytes the kernel took, or -1 if the connection failed.
   ssize_t write_now(const FrameHeader* h, std::string_view a,
@@ -129,6 +135,10 @@ class Client final : public IoHandler {
   Client* holder_prev = nullptr;
   Client* holder_next = nullptr;
   bool holding = false;
+  // Set for a client on the WebSocket port: its input is WebSocket frames,
+  // each binary message one hazel frame, and its output likewise.
+  std::unique_ptr<ws::Reader> ws;
+  uint16_t ws_close_code = 0;  // the Close its GOODBYE gets, if not the usual
 
  private:
   Message& msg_;
@@ -136,8 +146,15 @@ class Client final : public IoHandler {
   int fd_;
   ClientId id_;
   State state_ = State::kOpen;
+  // The bytes that go before a frame's parts: the WebSocket header (for a
+  // WebSocket client), then the hazel header (if any).
+  static constexpr size_t kMaxPrefix = ws::kMaxHeader + kHeaderSize;
+  size_t prefix(const FrameHeader* h, size_t body, uint8_t* out) const;
+  void append(std::string_view pre, std::string_view a, std::string_view b);
   // Walks the frame boundaries over the next `n` bytes to be written.
   void advance_output(size_t n);
+  // Size of the frame (or WebSocket frame) `off` bytes into the output.
+  size_t unit_size(size_t off) const;
 
   InputBuffer in_;  // a partial frame, or frames held back while paused
   RingBuffer out_;  // frames not yet taken by the kernel

@@ -115,7 +115,13 @@ Message::~Message() {
 
 // ---- accept ----------------------------------------------------------------
 
-void Message::on_accept(int fd) {
+void Message::on_accept(int fd) { accept_client(fd, false, {}); }
+
+void Message::on_upgrade(int fd, std::string_view leftover) {
+  accept_client(fd, true, leftover);
+}
+
+void Message::accept_client(int fd, bool ws, std::string_view leftover) {
   // Clients still flushing their last frames hold sockets too: one that
   // reconnects in a loop cannot hold more than the limit.
   if (clients_.size() + closing_ >= cfg_.max_clients) {
@@ -124,9 +130,16 @@ void Message::on_accept(int fd) {
               cfg_.max_clients);
       full_logged_ = true;
     }
-    std::string bye = encode_frame(Kind::kGoodbye, 0,
-                                   static_cast<uint16_t>(Goodbye::kFull), 0,
-                                   "server is at its connection limit");
+    std::string_view why = "server is at its connection limit";
+    std::string bye;
+    if (ws) {
+      uint8_t pre[ws::kMaxHeader];
+      bye.assign(reinterpret_cast<const char*>(pre),
+                 ws::encode_header(pre, ws::Opcode::kBinary, kHeaderSize + why.size()));
+    }
+    bye += encode_frame(Kind::kGoodbye, 0, static_cast<uint16_t>(Goodbye::kFull),
+                        0, why);
+    if (ws) bye += ws::close_frame(ws::close_code_for(Goodbye::kFull), why);
     ssize_t rc = send(fd, bye.data(), bye.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
@@ -135,6 +148,7 @@ void Message::on_accept(int fd) {
   full_logged_ = false;
   ClientId id = next_id_++;
   auto* c = new Client(*this, mem_, fd, id, cfg_.max_output);
+  if (ws) c->ws = std::make_unique<ws::Reader>(kHeaderSize + cfg_.max_frame);
   c->timer.fire = &Message::on_timer;
   c->epoll_events = EPOLLIN;
   if (!loop_.add(fd, EPOLLIN, c)) {
@@ -145,12 +159,19 @@ void Message::on_accept(int fd) {
   }
   clients_.emplace(id, c);
   ++clients_total_;
+  if (ws) ++clients_ws_;
   c->last_active_ms = loop_.now_ms();
   if (cfg_.idle_timeout_ms > 0) loop_.add_timer(&c->timer, cfg_.idle_timeout_ms);
-  HZ_DEBUG("client %llu connected (fd %d)", static_cast<unsigned long long>(id),
-           fd);
+  HZ_DEBUG("client %llu connected (fd %d%s)", static_cast<unsigned long long>(id),
+           fd, ws ? ", WebSocket" : "");
   services_.notify(Event::kConnect, id);
   drain_events();
+  // What the browser sent after its request head is the start of its input.
+  if (!leftover.empty() && c->state() == Client::State::kOpen) {
+    std::string bytes(leftover);
+    ws_feed(*c, reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+    drain_events();
+  }
 }
 
 // ---- input -----------------------------------------------------------------
@@ -174,6 +195,10 @@ void Message::on_client_io(Client& c, uint32_t events) {
 // straight into its array (sized for it, see InputBuffer), whatever follows
 // into the shared read buffer, where whole frames are handled in place.
 void Message::read_input(Client& c) {
+  if (c.ws) {
+    read_ws(c);
+    return;
+  }
   // A header cut short by the last read is copied into the room in front of
   // the read buffer, so the frame it starts is whole there too.
   uint8_t* rb = rbuf_.get() + kHeaderSize;
@@ -342,6 +367,113 @@ void Message::drop_input(Client& c) {
   c.frame_total = 0;
 }
 
+// ---- WebSocket clients --------------------------------------------------------
+
+// A WebSocket client's bytes go through its Reader; each binary message must
+// be exactly one hazel frame, handled where it lies (the Reader unmasks a
+// message that is whole in the read buffer in place).
+void Message::read_ws(Client& c) {
+  uint8_t* rb = rbuf_.get() + kHeaderSize;
+  size_t share = kReadShare;
+  while (!c.paused && c.state() == Client::State::kOpen) {
+    ssize_t n = read(c.fd(), rb, kReadBufferSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      close_now(c, "connection reset");
+      return;
+    }
+    if (n == 0) {
+      on_input_closed(c);
+      return;
+    }
+    c.last_active_ms = loop_.now_ms();
+    ws_feed(c, rb, static_cast<size_t>(n));
+    size_t got = static_cast<size_t>(n);
+    share -= std::min(share, got);
+    if (got < kReadBufferSize || share == 0) return;
+  }
+}
+
+void Message::ws_feed(Client& c, uint8_t* p, size_t n) {
+  while (c.state() == Client::State::kOpen) {
+    if (c.paused) {
+      // Held until the output drains, like a TCP client's (resume()).
+      if (n > 0 && admit_input(c, c.input().size() + n)) {
+        c.reserve_input(c.input().size() + n);
+        c.input().append(p, n);
+        hold(c);
+      }
+      return;
+    }
+    size_t used = 0;
+    ws::Reader::Event ev = c.ws->read(p, n, &used);
+    p += used;
+    n -= used;
+    switch (ev) {
+      case ws::Reader::Event::kNeedMore:
+        return;
+      case ws::Reader::Event::kMessage:
+        ws_message(c, c.ws->payload());
+        if (c.state() == Client::State::kOpen) maybe_pause(c);
+        break;
+      case ws::Reader::Event::kPing:
+        c.queue_control(ws::Opcode::kPong, c.ws->payload());
+        schedule_flush(c);
+        break;
+      case ws::Reader::Event::kPong:
+        break;
+      case ws::Reader::Event::kClose: {
+        // The client ends it: answer its Close, then hang up.
+        uint16_t code = c.ws->close_code();
+        if (code == static_cast<uint16_t>(ws::CloseCode::kNoStatus))
+          code = static_cast<uint16_t>(ws::CloseCode::kNormal);
+        c.queue_raw(ws::close_frame(code, {}));
+        begin_close(c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
+        return;
+      }
+      case ws::Reader::Event::kError: {
+        bool too_big = c.ws->error_code() ==
+                       static_cast<uint16_t>(ws::CloseCode::kTooBig);
+        ws_fail(c, too_big ? Goodbye::kTooLarge : Goodbye::kProtocol,
+                c.ws->error_code(), c.ws->error());
+        return;
+      }
+    }
+    if (n == 0 && ev == ws::Reader::Event::kMessage) {
+      // The message may have ended exactly at the end of the bytes; ask the
+      // reader once more only if bytes are left.
+      return;
+    }
+  }
+}
+
+void Message::ws_message(Client& c, std::string_view m) {
+  auto* p = reinterpret_cast<const uint8_t*>(m.data());
+  Decoded d = decode(p, m.size(), cfg_.max_frame, Peer::kServer);
+  if (d.status == DecodeStatus::kError) {
+    std::string why = describe_bad_header(p, m.size(), cfg_.max_frame);
+    ws_fail(c, d.error, ws::close_code_for(d.error), why);
+    return;
+  }
+  if (d.status == DecodeStatus::kNeedMore ||
+      kHeaderSize + d.header.length != m.size()) {
+    ws_fail(c, Goodbye::kProtocol,
+            static_cast<uint16_t>(ws::CloseCode::kProtocolError),
+            "a WebSocket message must carry exactly one hazel frame");
+    return;
+  }
+  dispatch(c, d.header, p + kHeaderSize);
+}
+
+void Message::ws_fail(Client& c, Goodbye code, uint16_t close_code,
+                      std::string_view why) {
+  HZ_DEBUG("client %llu: %.*s", static_cast<unsigned long long>(c.id()),
+           static_cast<int>(why.size()), why.data());
+  c.ws_close_code = close_code;
+  begin_close(c, true, code, why, kGoodbyeLingerMs);
+}
+
 void Message::maybe_pause(Client& c) {
   if (c.pending_output() < pause_output_ || c.paused) return;
   c.paused = true;
@@ -351,7 +483,15 @@ void Message::maybe_pause(Client& c) {
 void Message::resume(Client& c) {
   c.paused = false;
   set_events(c, c.epoll_events | input_events(c));
-  process_input(c);
+  if (!c.ws) {
+    process_input(c);
+    return;
+  }
+  if (c.input().empty()) return;
+  std::string held(reinterpret_cast<const char*>(c.input().data()),
+                   c.input().size());
+  c.release_input();
+  ws_feed(c, reinterpret_cast<uint8_t*>(held.data()), held.size());
 }
 
 uint32_t Message::input_events(const Client& c) const {
@@ -708,6 +848,7 @@ void Message::end_turn() {
 
 void Message::leave_table(Client& c) {
   if (current_ == &c) current_ = nullptr;
+  if (c.ws) --clients_ws_;
   clients_.erase(c.id());
   disconnected_.push_back(c.id());
 }
@@ -722,6 +863,12 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     h.length = static_cast<uint32_t>(text.size());
     // Past the output limit if need be: it is the last frame, and small.
     c.queue(&h, text, {});
+    if (c.ws) {
+      // A GOODBYE is always followed by a Close with a matching code.
+      uint16_t close_code =
+          c.ws_close_code ? c.ws_close_code : ws::close_code_for(code);
+      c.queue_raw(ws::close_frame(close_code, text));
+    }
     c.last_output_ms = loop_.now_ms();
     schedule_flush(c);
     ++frames_out_;

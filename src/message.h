@@ -23,6 +23,7 @@
 #include "gateway.h"
 #include "hazel/config.h"
 #include "session.h"
+#include "upgrade_sink.h"
 
 namespace hazel {
 
@@ -42,7 +43,7 @@ class RequestSink {
   ~RequestSink() = default;
 };
 
-class Message final : public GatewaySink {
+class Message final : public GatewaySink, public UpgradeSink {
  public:
   Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
           RequestSink& requests, Bus& bus);
@@ -67,6 +68,9 @@ class Message final : public GatewaySink {
 
   // GatewaySink: a new connection becomes a client.
   void on_accept(int fd) override;
+  // UpgradeSink: a socket of the WebSocket port, after its 101, becomes a
+  // client whose frames travel one per binary message.
+  void on_upgrade(int fd, std::string_view leftover) override;
   // A session's answer for a client (see ReplySink).
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async = false);
@@ -98,6 +102,7 @@ class Message final : public GatewaySink {
 
   uint32_t max_frame() const { return cfg_.max_frame; }
   size_t clients() const { return clients_.size(); }
+  size_t clients_ws() const { return clients_ws_; }
   uint64_t clients_total() const { return clients_total_; }
   uint64_t frames_in() const { return frames_in_; }
   uint64_t frames_out() const { return frames_out_; }
@@ -109,7 +114,13 @@ class Message final : public GatewaySink {
   uint64_t clients_limited() const { return clients_limited_; }
 
  private:
+  void accept_client(int fd, bool ws, std::string_view leftover);
   void read_input(Client& c);
+  void read_ws(Client& c);
+  void ws_feed(Client& c, uint8_t* p, size_t n);
+  void ws_message(Client& c, std::string_view message);
+  void ws_fail(Client& c, Goodbye code, uint16_t close_code,
+               std::string_view why);
   void feed(Client& c, const uint8_t* data, size_t n);
   void hold_input(Client& c, const uint8_t* p, size_t n);
   bool process_input(Client& c);
@@ -173,6 +184,7 @@ class Message final : public GatewaySink {
   uint64_t frames_out_ = 0;
   uint64_t sends_dropped_ = 0;
   uint64_t clients_limited_ = 0;
+  size_t clients_ws_ = 0;  // open clients of the WebSocket port
   bool full_logged_ = false;
   ClientMemory mem_;
   Client* holders_ = nullptr;  // intrusive list, see hold()

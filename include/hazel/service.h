@@ -207,6 +207,7 @@ struct Stats {
   uint64_t uptime_s = 0;
   uint64_t clients = 0;
   uint64_t clients_total = 0;
+  uint64_t clients_ws = 0;        // of them, on the WebSocket port
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t sessions_pending = 0;

@@ -187,6 +187,7 @@ class Sys final : public Service {
     lines.add("workers", ctx().workers());
     lines.add("clients", static_cast<int64_t>(st.clients));
     lines.add("clients_total", static_cast<int64_t>(st.clients_total));
+    lines.add("clients_ws", static_cast<int64_t>(st.clients_ws));
     lines.add("frames_in", static_cast<int64_t>(st.frames_in));
     lines.add("frames_out", static_cast<int64_t>(st.frames_out));
     lines.add("sessions_pending", static_cast<int64_t>(st.sessions_pending));
