@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -224,6 +225,49 @@ inline std::unique_ptr<Proc> start_server(
   }
   ADD_FAILURE() << "no free port found";
   return nullptr;
+}
+
+// What ./hazel printed and its exit status.
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs ./hazel with `args` and waits (5 s at most) for it to exit.
+inline Result run_to_exit(const std::vector<std::string>& args) {
+  Result r;
+  Proc p;
+  std::string why;
+  if (!p.spawn(args, &why)) {
+    ADD_FAILURE() << why;
+    return r;
+  }
+  auto st = p.wait_exit(5000);
+  if (!st.has_value()) {
+    ADD_FAILURE() << "./hazel did not exit within 5 s";
+    return r;
+  }
+  if (!WIFEXITED(*st)) {
+    ADD_FAILURE() << "./hazel did not exit normally (status " << *st << ")";
+    return r;
+  }
+  r.code = WEXITSTATUS(*st);
+  r.out = p.out();
+  r.err = p.err();
+  return r;
+}
+
+// Expects ./hazel with `args` to refuse its command line: exit 2, one line
+// on stderr, nothing on stdout.
+inline void expect_usage_error(const std::vector<std::string>& args) {
+  Result r = run_to_exit(args);
+  EXPECT_EQ(r.code, 2) << "stderr: " << r.err;
+  ASSERT_FALSE(r.err.empty()) << "no message on stderr";
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
+      << "expected one line, got:\n" << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out;
 }
 
 }  // namespace hazel::test
