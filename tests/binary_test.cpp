@@ -124,7 +124,7 @@ TEST(Binary, OutOfDescriptorsShedsNewConnectionsLogsOnceAndKeepsServing) {
     BlockingClient fresh;
     std::string err;
     return fresh.connect("127.0.0.1", port, &err, 500) && ping_ok(fresh);
-  }, 3000));
+  }, 10000));
   ASSERT_TRUE(p->running());
   kill(p->pid(), SIGTERM);
   ASSERT_TRUE(p->wait_exit(5000).has_value());

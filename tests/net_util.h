@@ -49,9 +49,10 @@ inline int64_t elapsed_ms(SteadyClock::time_point since) {
   return std::chrono::duration_cast<Ms>(SteadyClock::now() - since).count();
 }
 
-// Polls `pred` every 5 ms until it holds or `timeout_ms` passes.
+// Polls `pred` every 5 ms until it holds or `timeout_ms` passes. The
+// default is for a loaded machine: waiting costs only when a test fails.
 template <class Pred>
-bool eventually(Pred pred, int timeout_ms = 2000) {
+bool eventually(Pred pred, int timeout_ms = 10000) {
   const auto start = SteadyClock::now();
   for (;;) {
     if (pred()) return true;

@@ -444,7 +444,9 @@ TEST_F(Room, MemberThatResetsLeavesTheRoom) {
 
 TEST_F(Room, MemberClosedByIdleTimeoutLeavesTheRoom) {
   Config cfg = test_config();
-  cfg.idle_timeout_ms = 200;
+  // The members that stay ping all along: only a stall of a whole second
+  // of this test would make them idle too.
+  cfg.idle_timeout_ms = 1000;
   start_server(cfg);
   auto idler = connect();
   Clients keep;
@@ -454,7 +456,7 @@ TEST_F(Room, MemberClosedByIdleTimeoutLeavesTheRoom) {
   uint64_t pub_id = hello_id(*keep[1]);
   join(*idler, "r");
   join(*keep[0], "r");
-  Frame bye = wait_goodbye_keeping_alive(*idler, keep, 3000);
+  Frame bye = wait_goodbye_keeping_alive(*idler, keep, 20000);
   ASSERT_EQ(bye.header.kind, Kind::kGoodbye) << "idle member never timed out";
   EXPECT_EQ(bye.header.code, static_cast<uint16_t>(Goodbye::kIdle));
   // The server closed it, so it is out of the room before this PUBLISH.

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <random>
 #include <vector>
 
@@ -153,7 +154,7 @@ TEST_F(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
 TEST_F(Stream, SlowReaderIsClosedWithGoodbyeSlowWhileOthersKeepBeingServed) {
   Config cfg = test_config();
   cfg.max_output = 256 * 1024;
-  cfg.idle_timeout_ms = 500;
+  cfg.idle_timeout_ms = 1000;  // `other` pings all along
   start_server(cfg);
   auto other = connect();
   const std::string big(60 * 1024, 'b');
@@ -221,33 +222,40 @@ TEST_F(Stream, IdleClientGetsGoodbyeIdleThenClose) {
   start_server(cfg);
   const auto start = SteadyClock::now();
   auto c = connect();
-  Frame f = read_any(*c, 3000);
+  Frame f = read_any(*c, 10000);
   const int64_t took = elapsed_ms(start);
   expect_goodbye(f, Goodbye::kIdle);
-  EXPECT_GE(took, 150) << "GOODBYE IDLE came too early";
-  EXPECT_LE(took, 2000) << "GOODBYE IDLE came too late";
+  // Counted from the accept, after `start`; the server's clock is in whole
+  // ms, hence 199. (Late is only a loaded machine: no upper bound.)
+  EXPECT_GE(took, 199) << "GOODBYE IDLE came too early";
   EXPECT_TRUE(c->wait_closed(3000));
 }
 
 TEST_F(Stream, IdleTimeoutCountsFromLastInput) {
   Config cfg = test_config();
-  cfg.idle_timeout_ms = 200;
+  cfg.idle_timeout_ms = 2000;
   start_server(cfg);
   auto c = connect();
-  std::this_thread::sleep_for(Ms(120));
+  // Well inside the timeout (a second and more of margin for a loaded
+  // machine), the client speaks once.
+  std::this_thread::sleep_for(Ms(800));
+  const auto ping_sent = SteadyClock::now();
   ASSERT_TRUE(ping_ok(*c));
-  const auto after_ping = SteadyClock::now();
-  expect_goodbye(read_any(*c, 3000), Goodbye::kIdle);
-  EXPECT_GE(elapsed_ms(after_ping), 150) << "idle clock not reset by input";
+  expect_goodbye(read_any(*c, 20000), Goodbye::kIdle);
+  // A whole timeout after the PING (the server stamped it as it read it,
+  // in whole ms), not after the connect, which was 800 ms before it.
+  EXPECT_GE(elapsed_ms(ping_sent), 1999) << "idle clock not reset by input";
 }
 
 TEST_F(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
   Config cfg = test_config();
-  cfg.idle_timeout_ms = 200;
+  // Pings 50 ms apart against a 1 s timeout, for two and a half timeouts:
+  // only a stall of a whole second would drop it.
+  cfg.idle_timeout_ms = 1000;
   start_server(cfg);
   auto c = connect();
   const auto start = SteadyClock::now();
-  while (elapsed_ms(start) < 600) {
+  while (elapsed_ms(start) < 2500) {
     ASSERT_TRUE(ping_ok(*c, 1000)) << "dropped after " << elapsed_ms(start)
                                    << " ms";
     std::this_thread::sleep_for(Ms(50));
@@ -316,15 +324,20 @@ TEST_F(Stream, HalfCloseAfterPipelinedRequestsStillGetsEveryReply) {
 }
 
 namespace {
-// Blocks the daemon's thread for 200 ms on any request, so the test can
-// make things happen before the server's next turn.
+// Blocks the daemon's thread on any request until the test releases it, so
+// the test can make things happen before the server's next turn.
 class Staller final : public Service {
  public:
   Staller() : Service("staller", 200) {}
   void on_request(const Request&, Reply reply) override {
-    std::this_thread::sleep_for(Ms(200));
+    entered.store(true);
+    const auto start = SteadyClock::now();
+    while (!released.load() && elapsed_ms(start) < 30000)
+      std::this_thread::sleep_for(Ms(1));
     reply.ok();
   }
+  std::atomic<bool> entered{false};
+  std::atomic<bool> released{false};
 };
 }  // namespace
 
@@ -341,9 +354,10 @@ TEST_F(Stream, ClientThatWritesBeforeAcceptOverMaxClientsSeesGoodbyeFull) {
   // normal client does: the request is already there when the server
   // accepts and refuses the connection.
   write_all(*a, request(200, 1, 1, ""));
-  std::this_thread::sleep_for(Ms(50));
-  auto c = s.connect();
+  ASSERT_TRUE(eventually([&] { return staller.entered.load(); }, 10000));
+  auto c = s.connect();  // the kernel completes it; the server is stalled
   write_all(*c, request(0, 1, 1, "hi"));
+  staller.released.store(true);
   Frame f;
   std::string err;
   ASSERT_TRUE(c->read_frame(&f, 3000, &err))
