@@ -84,13 +84,19 @@ class ScriptedPeer {
   std::string in_;
 };
 
-}  // namespace
-
-TEST(BlockingClient, KeepsALateReplyToACallThatGaveUp) {
+// A client connected to a scripted peer; unexpected REPLYs are counted in
+// `allow` instead of failing the test.
+class BlockingClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(peer.attach(c)); }
   AllowUnexpectedReplies allow;
   ScriptedPeer peer;
   BlockingClient c;
-  ASSERT_NO_FATAL_FAILURE(peer.attach(c));
+};
+
+}  // namespace
+
+TEST_F(BlockingClientTest, KeepsALateReplyToACallThatGaveUp) {
   Frame f;
   std::string err;
   // Nothing answers the first call: it gives up.
@@ -111,11 +117,7 @@ TEST(BlockingClient, KeepsALateReplyToACallThatGaveUp) {
   EXPECT_EQ(allow.count(), 1) << "the hook was not told";
 }
 
-TEST(BlockingClient, KeepsASecondReplyToOneSession) {
-  AllowUnexpectedReplies allow;
-  ScriptedPeer peer;
-  BlockingClient c;
-  ASSERT_NO_FATAL_FAILURE(peer.attach(c));
+TEST_F(BlockingClientTest, KeepsASecondReplyToOneSession) {
   std::thread answer([&] {
     uint32_t s = peer.next_request().session;
     peer.reply(s, "one");
@@ -138,11 +140,7 @@ TEST(BlockingClient, KeepsASecondReplyToOneSession) {
   EXPECT_EQ(allow.count(), 1);
 }
 
-TEST(BlockingClient, ReadFrameReturnsKeptRepliesAfterQueuedPushes) {
-  AllowUnexpectedReplies allow;
-  ScriptedPeer peer;
-  BlockingClient c;
-  ASSERT_NO_FATAL_FAILURE(peer.attach(c));
+TEST_F(BlockingClientTest, ReadFrameReturnsKeptRepliesAfterQueuedPushes) {
   std::thread answer([&] {
     uint32_t s = peer.next_request().session;
     peer.reply(s + 100, "stray");
@@ -163,11 +161,8 @@ TEST(BlockingClient, ReadFrameReturnsKeptRepliesAfterQueuedPushes) {
   EXPECT_FALSE(c.read_frame(&a, 0, &err)) << "nothing else was sent";
 }
 
-TEST(BlockingClient, WithoutAHookAStrayReplyIsStillKept) {
+TEST_F(BlockingClientTest, WithoutAHookAStrayReplyIsStillKept) {
   auto old = BlockingClient::set_unexpected_reply_hook(nullptr);
-  ScriptedPeer peer;
-  BlockingClient c;
-  ASSERT_NO_FATAL_FAILURE(peer.attach(c));
   std::thread answer([&] {
     uint32_t s = peer.next_request().session;
     peer.reply(s + 1, "stray");
@@ -179,4 +174,5 @@ TEST(BlockingClient, WithoutAHookAStrayReplyIsStillKept) {
   answer.join();
   BlockingClient::set_unexpected_reply_hook(old);
   EXPECT_EQ(c.unexpected_replies().size(), 1u);
+  EXPECT_EQ(allow.count(), 0);
 }

@@ -210,57 +210,35 @@ TEST(Flags, MaxRoomsRefusesAJoinThatCreatesARoomPastIt) {
 
 // ---- bad values --------------------------------------------------------------
 
-TEST(Flags, BadMaxFrameExitsTwoWithOneLine) {
+struct BadValues {
+  const char* flag;
+  std::vector<std::string> values;
+};
+
+class FlagsBadValue : public ::testing::TestWithParam<BadValues> {};
+
+TEST_P(FlagsBadValue, ExitsTwoWithOneLineInEitherForm) {
   REQUIRE_BINARY();
-  expect_bad_values("--max-frame", {"0", "-1", "lots", "1073741825", ""});
+  expect_bad_values(GetParam().flag, GetParam().values);
 }
 
-TEST(Flags, BadIdleTimeoutExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--idle-timeout", {"-1", "1s", "4294967296", ""});
-}
-
-TEST(Flags, BadMaxOutputExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-output", {"1023", "-5", "16M", ""});
-}
-
-TEST(Flags, BadMaxClientsExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-clients", {"0", "4294967296", "many", ""});
-}
-
-TEST(Flags, BadMaxSessionsExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-sessions", {"0", "1e3", "-1", ""});
-}
-
-TEST(Flags, BadMaxClientSessionsExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-client-sessions", {"0", "4294967296", "x", ""});
-}
-
-TEST(Flags, BadKvMaxBytesExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--kv-max-bytes", {"-1", "64k", "1125899906842625", ""});
-}
-
-TEST(Flags, BadKvEvictExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--kv-evict", {"lfu", "LRU", "on", ""});
-}
-
-TEST(Flags, BadMaxRoomsPerClientExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-rooms-per-client", {"0", "-3", "lots", ""});
-}
-
-TEST(Flags, BadMaxRoomsExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--max-rooms", {"0", "99999999999", "x", ""});
-}
-
-TEST(Flags, BadPortInEqualsFormExitsTwoWithOneLine) {
-  REQUIRE_BINARY();
-  expect_bad_values("--port", {"65536", "http", ""});
-}
+INSTANTIATE_TEST_SUITE_P(
+    Flags, FlagsBadValue,
+    testing::Values(
+        BadValues{"--max-frame", {"0", "-1", "lots", "1073741825", ""}},
+        BadValues{"--idle-timeout", {"-1", "1s", "4294967296", ""}},
+        BadValues{"--max-output", {"1023", "-5", "16M", ""}},
+        BadValues{"--max-clients", {"0", "4294967296", "many", ""}},
+        BadValues{"--max-sessions", {"0", "1e3", "-1", ""}},
+        BadValues{"--max-client-sessions", {"0", "4294967296", "x", ""}},
+        BadValues{"--kv-max-bytes", {"-1", "64k", "1125899906842625", ""}},
+        BadValues{"--kv-evict", {"lfu", "LRU", "on", ""}},
+        BadValues{"--max-rooms-per-client", {"0", "-3", "lots", ""}},
+        BadValues{"--max-rooms", {"0", "99999999999", "x", ""}},
+        BadValues{"--port", {"65536", "http", ""}}),
+    [](const testing::TestParamInfo<BadValues>& p) {
+      std::string name;
+      for (const char* c = p.param.flag + 2; *c != '\0'; ++c)
+        name += *c == '-' ? '_' : *c;
+      return name;
+    });

@@ -59,7 +59,14 @@ size_t bytes_waiting(int fd) {
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-class GoodbyeLast : public ServerTest {};
+class GoodbyeLast : public ServerTest {
+ protected:
+  // A raw client of a server started with `cfg`.
+  void raw_client_of(Config cfg, RawSocket& raw) {
+    start_server(cfg);
+    ASSERT_TRUE(raw.connect_v4(server().port()));
+  }
+};
 
 }  // namespace
 
@@ -87,9 +94,8 @@ TEST_F(GoodbyeLast, TooLargeFollowsTheRepliesDueAndNothingFollowsIt) {
 TEST_F(GoodbyeLast, IdleIsTheOnlyFrameASilentClientGets) {
   Config cfg = test_config();
   cfg.idle_timeout_ms = 200;
-  start_server(cfg);
   RawSocket raw;
-  ASSERT_TRUE(raw.connect_v4(server().port()));
+  ASSERT_NO_FATAL_FAILURE(raw_client_of(cfg, raw));
   expect_replies_then_goodbye(read_until_closed(raw.fd()), 0, 0,
                               Goodbye::kIdle);
 }

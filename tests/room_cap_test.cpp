@@ -23,10 +23,14 @@ namespace {
 
 std::string room_n(int i) { return "room-" + std::to_string(i); }
 
-TestServer* started(std::unique_ptr<TestServer>& s, Config cfg) {
-  s = std::make_unique<TestServer>(cfg);
+// A started server with these room limits (0: the default).
+std::unique_ptr<TestServer> serve(uint32_t per_client, uint32_t rooms = 0) {
+  Config cfg = test_config();
+  if (per_client != 0) cfg.max_rooms_per_client = per_client;
+  if (rooms != 0) cfg.max_rooms = rooms;
+  auto s = std::make_unique<TestServer>(cfg);
   s->start();
-  return s.get();
+  return s;
 }
 
 // Sends one request per name in one write and expects every reply to have
@@ -47,10 +51,7 @@ void pipeline(BlockingClient& c, uint16_t op, const std::vector<std::string>& na
 }  // namespace
 
 TEST(RoomCap, JoinPastTheClientsLimitIsBusyAndOtherClientsStillJoin) {
-  Config cfg = test_config();
-  cfg.max_rooms_per_client = 3;
-  std::unique_ptr<TestServer> s;
-  started(s, cfg);
+  auto s = serve(3);
   auto greedy = s->connect();
   auto other = s->connect();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(join(*greedy, room_n(i)), 1u);
@@ -77,10 +78,7 @@ TEST(RoomCap, JoinPastTheClientsLimitIsBusyAndOtherClientsStillJoin) {
 }
 
 TEST(RoomCap, JoinCreatingARoomPastTheServersLimitIsBusy) {
-  Config cfg = test_config();
-  cfg.max_rooms = 2;
-  std::unique_ptr<TestServer> s;
-  started(s, cfg);
+  auto s = serve(0, 2);
   auto a = s->connect();
   auto b = s->connect();
   EXPECT_EQ(join(*a, "x"), 1u);
@@ -100,10 +98,7 @@ TEST(RoomCap, JoinCreatingARoomPastTheServersLimitIsBusy) {
 
 TEST(RoomMembership, LeavingThousandsOfRoomsInAnyOrderKeepsEveryOtherMembership) {
   constexpr int kRooms = 3000;
-  Config cfg = test_config();
-  cfg.max_rooms_per_client = kRooms;
-  std::unique_ptr<TestServer> s;
-  started(s, cfg);
+  auto s = serve(kRooms);
   auto a = s->connect();
   auto b = s->connect();
   const uint64_t a_id = hello_id(*a);
