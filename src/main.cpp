@@ -12,9 +12,13 @@
 #include <string_view>
 
 #include "client_id.h"
+#include "hazel/builtins.h"
 #include "hazel/daemon.h"
 
 namespace {
+
+// The help text below states kv's per-key overhead in words.
+static_assert(hazel::kv::kKeyOverhead == 128, "update --kv-max-bytes in kUsage");
 
 constexpr const char* kUsage =
     "usage: hazel [options]\n"
