@@ -13,6 +13,11 @@ namespace hazel {
 
 enum class LogLevel : uint8_t { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
+// What kv does with a SET or INCR that would take it past kv_max_bytes:
+// refuse it (BUSY "kv is full"), or evict approximately least recently used
+// keys until it fits.
+enum class KvEvict : uint8_t { kOff = 0, kLru = 1 };
+
 struct Config {
   std::string bind = "0.0.0.0";
   uint16_t port = 9000;                        // 0 = pick a free port
@@ -30,6 +35,15 @@ struct Config {
   uint32_t max_sessions = 100000;              // over it: BUSY
   uint32_t max_client_sessions = 4096;         // per client, answered later
   uint32_t request_timeout_ms = 5000;          // async replies and call()
+  // kv memory: keys, values and kv::kKeyOverhead per key, for the whole
+  // server (each of N workers holds at most a share of 1/N). 0 = no limit.
+  uint64_t kv_max_bytes = 0;
+  KvEvict kv_evict = KvEvict::kOff;
+  // Rooms: how many one client may be in (over it: BUSY), and how many
+  // the server holds (each of N workers 1/N of them; over it a JOIN that
+  // would create a room is BUSY).
+  uint32_t max_rooms_per_client = 1024;
+  uint32_t max_rooms = 1000000;
   uint32_t shutdown_flush_ms = 2000;           // output flush at stop
   LogLevel log_level = LogLevel::kInfo;
   bool builtin_services = true;                // mount sys, echo, kv, room
