@@ -112,6 +112,33 @@ TEST(Flags, IdleTimeoutZeroNeverClosesAndHelloSaysZero) {
   EXPECT_NE(hello(s.client).find("\nidle_timeout_ms=0\n"), std::string::npos);
 }
 
+// A header announcing a `len`-byte ECHO body, and nothing of the body.
+std::string announce(uint32_t len) {
+  return raw_header(kMagic0, kMagic1, kProtocolVersion,
+                    static_cast<uint8_t>(Kind::kRequest), kEcho, echo::kEcho,
+                    1, len);
+}
+
+TEST(Flags, BodyTimeoutClosesAFrameNotCompleteInTimeWithGoodbyeLimit) {
+  REQUIRE_BINARY();
+  Served s({"--body-timeout=200"});
+  ASSERT_NE(s.proc, nullptr);
+  write_all(s.client, announce(1000) + "abc");
+  Frame f = read_any(s.client, 10000);
+  expect_goodbye(f, Goodbye::kLimit);
+  EXPECT_NE(f.body.find("200 ms"), std::string::npos) << f.body;
+}
+
+TEST(Flags, MaxInputMemoryClosesAFrameLargerThanItWithGoodbyeLimit) {
+  REQUIRE_BINARY();
+  Served s({"--max-input-memory", "100000"});
+  ASSERT_NE(s.proc, nullptr);
+  Frame ok = call(s.client, kEcho, echo::kEcho, std::string(50000, 'x'));
+  EXPECT_TRUE(ok.ok());
+  write_all(s.client, announce(200000) + "abc");
+  expect_goodbye(read_any(s.client), Goodbye::kLimit);
+}
+
 TEST(Flags, MaxClientsRefusesTheNextConnectionWithGoodbyeFull) {
   REQUIRE_BINARY();
   Served s({"--max-clients=1"});
@@ -231,6 +258,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValues{"--max-clients", {"0", "4294967296", "many", ""}},
         BadValues{"--max-sessions", {"0", "1e3", "-1", ""}},
         BadValues{"--max-client-sessions", {"0", "4294967296", "x", ""}},
+        BadValues{"--max-input-memory", {"65535", "-1", "256M", ""}},
+        BadValues{"--max-output-memory", {"0", "1G", "1099511627777", ""}},
+        BadValues{"--body-timeout", {"-1", "10s", "4294967296", ""}},
         BadValues{"--kv-max-bytes", {"-1", "64k", "1125899906842625", ""}},
         BadValues{"--kv-evict", {"lfu", "LRU", "on", ""}},
         BadValues{"--max-rooms-per-client", {"0", "-3", "lots", ""}},
