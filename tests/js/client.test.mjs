@@ -126,7 +126,7 @@ test('a member that goes away leaves its rooms', async () => {
   await a.room.join(name);
   await b.room.join(name);
   b.close();
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 250; i++) {
     if ((await a.room.members(name)).length === 1) break;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -230,15 +230,16 @@ test('a message over 16 + max_frame gets GOODBYE 2 and Close 1009', async () => 
 });
 
 test('keepalive keeps an idle client past the idle timeout; without it IDLE', async () => {
-  const s = await startHazel(['--idle-timeout', '600']);
+  // Keepalive PINGs every third of the idle timeout: a second of slack.
+  const s = await startHazel(['--idle-timeout', '1500']);
   try {
     const kept = await open(s.wsUrl);
     const idle = await open(s.wsUrl, { keepalive: false });
-    const bye = first((fn) => idle.onClose(fn), 5000);
+    const bye = first((fn) => idle.onClose(fn), 10000);
     const g = await bye;
     assert.equal(g.goodbye?.name, 'IDLE');
     assert.equal(g.code, 1000);
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 1500));
     assert.equal(kept.closed, false);
     assert.ok((await kept.ping()) >= 0);
     kept.close();

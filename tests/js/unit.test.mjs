@@ -202,28 +202,35 @@ test('connect rejects with the close code when the server closes first', async (
   await assert.rejects(p, (e) => e.closeCode === 1011 && e.closeReason === 'no transport');
 });
 
-test('keepalive PINGs below the idle timeout when nothing else is sent', async () => {
+// A client that said HELLO to a server with an idle timeout of `idleMs`.
+async function connected(idleMs) {
   const p = connect('ws://x/ws', { WebSocket: FakeSocket });
   const ws = FakeSocket.last;
   ws.open();
   await tick();
-  ws.reply(ws.lastSent().session, STATUS.OK, 'protocol=1\nclient=1\nidle_timeout_ms=150\n');
-  const c = await p;
+  ws.reply(ws.lastSent().session, STATUS.OK, `protocol=1\nclient=1\nidle_timeout_ms=${idleMs}\n`);
+  return { ws, c: await p };
+}
+
+// Polls until fn() holds; fails after `ms` (timers may run late on a busy
+// machine, so the test waits for what must happen, not for a time).
+async function until(fn, what, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) assert.fail(`no ${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('keepalive PINGs below the idle timeout when nothing else is sent', async () => {
+  const { ws, c } = await connected(150);
   const before = ws.sent.length;
-  await new Promise((r) => setTimeout(r, 200));
-  const pings = ws.sent.slice(before).filter((f) => f[7] === SYS.PING);
-  assert.ok(pings.length >= 1, `${pings.length} PINGs in 200 ms with an idle timeout of 150`);
+  await until(() => ws.sent.slice(before).some((f) => f[7] === SYS.PING), 'keepalive PING');
   c.close();
 });
 
 test('a keepalive PING left unanswered closes the connection', async () => {
-  const p = connect('ws://x/ws', { WebSocket: FakeSocket });
-  const ws = FakeSocket.last;
-  ws.open();
-  await tick();
-  ws.reply(ws.lastSent().session, STATUS.OK, 'protocol=1\nclient=1\nidle_timeout_ms=150\n');
-  const c = await p;
-  await new Promise((r) => setTimeout(r, 400));
-  assert.equal(c.closed, true);
+  const { ws, c } = await connected(150);
+  await until(() => c.closed, 'close');
   assert.equal(ws.closedWith.code, 4000);
 });
