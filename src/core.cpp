@@ -334,12 +334,16 @@ Stats Core::stats() const {
   s.uptime_s = (loop.now_ms() - started_ms_) / 1000;
   s.clients = message.clients();
   s.clients_total = message.clients_total();
+  s.clients_ws = message.clients_ws();
   s.frames_in = message.frames_in();
   s.frames_out = message.frames_out();
   s.sessions_pending = sessions.armed();
   s.sessions_timed_out = sessions.timed_out();
   s.replies_dropped = sessions.dropped();
   s.sends_dropped = message.sends_dropped() + sessions.send_errors();
+  s.input_bytes = message.input_bytes();
+  s.output_bytes = message.output_bytes();
+  s.clients_limited = message.clients_limited();
   const BusStats& b = bus.stats();
   s.bus_frames_in = b.frames_in;
   s.bus_frames_out = b.frames_out;
@@ -394,9 +398,8 @@ bool Core::start(std::string* err) {
 // worker's come from its master), on the loop like the main one.
 bool Core::open_http_ports(std::string* err) {
   if (cfg.ws_listen) {
-    // The WebSocket transport of hazel frames is not in the message module
-    // yet: no UpgradeSink, so a valid upgrade is closed with 1011.
-    ws = std::make_unique<WsGateway>(loop, cfg, nullptr);
+    // An upgraded socket becomes a client of the message module.
+    ws = std::make_unique<WsGateway>(loop, cfg, &message);
     if (is_worker_ ? !ws->http().adopt(worker_.ws_listen_fd, err)
                    : !ws->http().listen(cfg.bind, cfg.ws_port, cfg.reuse_port, err))
       return false;

@@ -30,7 +30,19 @@ constexpr const char* kUsage =
     "                           (default 60000)\n"
     "      --max-output BYTES   pending output per client before it is closed\n"
     "                           as slow (default 16777216)\n"
-    "      --max-clients N      connections served at once (default 100000)\n"
+    "      --max-input-memory BYTES\n"
+    "                           input all clients may hold for frames not\n"
+    "                           complete yet; past it the client holding the\n"
+    "                           most gets GOODBYE LIMIT (default 268435456)\n"
+    "      --max-output-memory BYTES\n"
+    "                           output pending across all clients; past it the\n"
+    "                           client with the most gets GOODBYE SLOW\n"
+    "                           (default 1073741824)\n"
+    "      --body-timeout MS    a frame must be complete this long after its\n"
+    "                           header arrived, or GOODBYE LIMIT; 0 = never\n"
+    "                           (default 10000)\n"
+    "      --max-clients N      connections held at once (default 100000),\n"
+    "                           counting those still closing\n"
     "      --max-sessions N     requests pending at once (default 100000)\n"
     "      --max-client-sessions N\n"
     "                           requests and SENDs of one client pending\n"
@@ -170,6 +182,14 @@ int main(int argc, char** argv) {
     } else if (a == "--max-output") {
       cfg.max_output = static_cast<size_t>(
           parse_uint(a, value(), 1024, uint64_t{1} << 40));
+    } else if (a == "--max-input-memory") {
+      cfg.max_input_memory = static_cast<size_t>(
+          parse_uint(a, value(), 65536, uint64_t{1} << 40));
+    } else if (a == "--max-output-memory") {
+      cfg.max_output_memory = static_cast<size_t>(
+          parse_uint(a, value(), 65536, uint64_t{1} << 40));
+    } else if (a == "--body-timeout") {
+      cfg.body_timeout_ms = static_cast<uint32_t>(parse_uint(a, value(), 0, kU32));
     } else if (a == "--max-clients") {
       cfg.max_clients = static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "--max-sessions") {

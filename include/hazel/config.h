@@ -19,6 +19,13 @@ struct Config {
   uint32_t max_frame = kDefaultMaxFrame;       // body bytes
   uint32_t idle_timeout_ms = 60000;            // 0 = never
   size_t max_output = size_t{16} << 20;        // pending output per client
+  // Budgets across all clients. Input: arrays held for frames not complete
+  // yet; past it, the client holding the most is closed with GOODBYE LIMIT.
+  // Output: bytes queued and not written; past it, the client with the most
+  // pending is closed with GOODBYE SLOW.
+  size_t max_input_memory = size_t{256} << 20;
+  size_t max_output_memory = size_t{1} << 30;
+  uint32_t body_timeout_ms = 10000;            // header to last byte, 0 = off
   uint32_t max_clients = 100000;               // over it: GOODBYE FULL
   uint32_t max_sessions = 100000;              // over it: BUSY
   uint32_t max_client_sessions = 4096;         // per client, answered later

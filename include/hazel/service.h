@@ -207,12 +207,16 @@ struct Stats {
   uint64_t uptime_s = 0;
   uint64_t clients = 0;
   uint64_t clients_total = 0;
+  uint64_t clients_ws = 0;        // of them, on the WebSocket port
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t sessions_pending = 0;
   uint64_t sessions_timed_out = 0;
   uint64_t replies_dropped = 0;
   uint64_t sends_dropped = 0;
+  uint64_t input_bytes = 0;       // held now for frames not complete yet
+  uint64_t output_bytes = 0;      // queued now, not yet written
+  uint64_t clients_limited = 0;   // closed for a memory budget or timeout
   // The bus to the other workers (all 0 for a lone server).
   uint64_t bus_frames_in = 0;
   uint64_t bus_frames_out = 0;

@@ -187,12 +187,16 @@ class Sys final : public Service {
     lines.add("workers", ctx().workers());
     lines.add("clients", static_cast<int64_t>(st.clients));
     lines.add("clients_total", static_cast<int64_t>(st.clients_total));
+    lines.add("clients_ws", static_cast<int64_t>(st.clients_ws));
     lines.add("frames_in", static_cast<int64_t>(st.frames_in));
     lines.add("frames_out", static_cast<int64_t>(st.frames_out));
     lines.add("sessions_pending", static_cast<int64_t>(st.sessions_pending));
     lines.add("sessions_timed_out", static_cast<int64_t>(st.sessions_timed_out));
     lines.add("replies_dropped", static_cast<int64_t>(st.replies_dropped));
     lines.add("sends_dropped", static_cast<int64_t>(st.sends_dropped));
+    lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
+    lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
+    lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
     ctx().collect_info(lines);
     for (const char* key : kRequiredInfo)
       if (!lines.has(key)) lines.add(key, 0);
