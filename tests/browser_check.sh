@@ -4,8 +4,7 @@
 # tests/browser/chat.mjs: two tabs chat, the member list follows a closed
 # tab, the page reconnects after a server restart; the screenshot goes to
 # build/browser/chat.png. Skipped (77) without Node.js >= 20 or Chromium
-# (apt-get install chromium), and while ./hazel does not carry hazel frames
-# over WebSocket yet.
+# (apt-get install chromium).
 set -u
 cd "$(dirname "$0")/.."
 . tests/js_env.sh

@@ -10,7 +10,7 @@ import path from 'node:path';
 import net from 'node:net';
 
 import { Browser, findChromium } from './cdp.mjs';
-import { root, startHazel, transportMissing } from '../js/server.mjs';
+import { root, startHazel } from '../js/server.mjs';
 
 const shot = process.argv[2] ?? path.join(root, 'build/browser/chat.png');
 const chromium = findChromium();
@@ -31,12 +31,6 @@ const started = Date.now();
 const wsPort = process.env.HAZEL_WS_URL ? 0 : await freePort();
 const args = wsPort ? ['--ws-port', String(wsPort)] : [];
 let server = await startHazel(args);
-if (await transportMissing(server.wsUrl)) {
-  await server.stop();
-  console.log('SKIP browser: needs the WebSocket transport (./hazel upgrades /ws, then closes ' +
-              '1011: the message module does not carry hazel frames over WebSocket yet)');
-  process.exit(77);
-}
 
 const members = (page) => page.eval(`[...document.querySelectorAll('#members li')].map((l) => l.textContent).join(',')`);
 const messages = (page) => page.eval(`[...document.querySelectorAll('#messages li')].map((l) => l.textContent).join('\\n')`);

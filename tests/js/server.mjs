@@ -14,10 +14,6 @@ import path from 'node:path';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-// What the WebSocket port says while the daemon has no WebSocket
-// transport (src/ws_gateway.h kNoTransportReason).
-export const NO_TRANSPORT = 'hazel: no WebSocket transport in this build';
-
 export function startHazel(args = [], { timeoutMs = 10000 } = {}) {
   if (process.env.HAZEL_WS_URL) {
     const wsUrl = process.env.HAZEL_WS_URL;
@@ -61,30 +57,3 @@ export function startHazel(args = [], { timeoutMs = 10000 } = {}) {
   });
 }
 
-// True if the server at `wsUrl` upgrades and then closes at once with 1011
-// and NO_TRANSPORT: it serves the WebSocket port but not yet hazel frames.
-export function transportMissing(wsUrl, timeoutMs = 5000) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, ['hazel.v1']);
-    const timer = setTimeout(() => {
-      ws.close();
-      resolve(false);
-    }, timeoutMs);
-    ws.addEventListener('open', () => {
-      // A real transport answers a PING; the stub closes before.
-      const ping = new Uint8Array([0x48, 0x5a, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
-      ws.send(ping);
-    });
-    ws.addEventListener('message', () => {
-      clearTimeout(timer);
-      ws.close();
-      resolve(false);
-    });
-    ws.addEventListener('close', (e) => {
-      clearTimeout(timer);
-      resolve(e.code === 1011 && e.reason === NO_TRANSPORT);
-    });
-    ws.addEventListener('error', () => {});
-    void reject;
-  });
-}
