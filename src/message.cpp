@@ -642,4 +642,12 @@ void Message::on_timer(TimerNode* n) {
   }
 }
 
+bool Message::close_with(ClientId client, Goodbye code,
+                         std::string_view reason) {
+  Client* c = route(client).local;
+  if (c == nullptr) return false;
+  begin_close(*c, true, code, reason, kGoodbyeLingerMs);
+  return true;
+}
+
 }  // namespace hazel

@@ -82,6 +82,9 @@ class Message final : public GatewaySink {
   size_t push_many(const ClientId* to, size_t n, uint16_t service, uint16_t op,
                    std::string_view head, std::string_view tail);
   bool kick(ClientId client, std::string_view reason);
+  // Sends GOODBYE `code` with `reason` to a client of ours and closes it
+  // (what is queued before it still goes out); false if it is not ours.
+  bool close_with(ClientId client, Goodbye code, std::string_view reason);
   bool exists(ClientId client) const { return route(client).local != nullptr; }
   // Queues one whole encoded frame, from the bus, to each listed client of
   // ours (u64 big-endian ids); the others are gone and skipped.
