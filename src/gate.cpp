@@ -1,14 +1,29 @@
 #include "gate.h"
 
+#include <exception>
 #include <utility>
 
-#include "guard.h"
 #include "log.h"
 
 namespace hazel::detail {
 
 namespace {
 constexpr uint64_t kRefusalLogMs = 1000;
+
+// Runs policy code: like guarded(), but what a policy that throws gets is
+// a refusal (fail closed), and the log says so.
+template <class F>
+bool policy_ran(const char* what, F&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    HZ_ERROR("policy %s threw: %s (refused)", what, e.what());
+  } catch (...) {
+    HZ_ERROR("policy %s threw (refused)", what);
+  }
+  return false;
+}
 }  // namespace
 
 Gate::Gate(const Config& cfg, const uint64_t& clock_ms, int64_t unix_offset_ms)
@@ -70,11 +85,16 @@ Gate::Outcome Gate::decide(Request* req, std::string_view* reason) {
     a.now_s = unix_now_s();
     for (size_t i = 0; i < policies_.size(); ++i) {
       // Fail closed: a policy that throws has not said yes.
-      Verdict v = Verdict::deny("the server's policy failed");
-      guarded("policy", [&] { v = policies_[i].policy->allow(a); });
-      if (!v.allowed()) {
+      bool allowed = false;
+      std::string_view why = "the server's policy failed";
+      policy_ran("allow", [&] {
+        Verdict v = policies_[i].policy->allow(a);
+        allowed = v.allowed();
+        why = v.reason();
+      });
+      if (!allowed) {
         ++denied_;
-        *reason = v.reason();
+        *reason = why;
         return Outcome::kDenied;
       }
     }
@@ -94,8 +114,13 @@ const Identity* Gate::authenticate(ClientId client, std::string_view token,
     Policy* p = policies_[i].policy;
     Identity who;
     AuthResult r = AuthResult::kRefused;
-    *reason = "the server's policy failed";
-    guarded("policy", [&] { r = p->authenticate(client, token, now, &who, reason); });
+    reason->clear();
+    if (!policy_ran("authenticate", [&] {
+          r = p->authenticate(client, token, now, &who, reason);
+        })) {
+      r = AuthResult::kRefused;
+      *reason = "the server's policy failed";
+    }
     if (r == AuthResult::kPass) continue;
     if (r == AuthResult::kAccepted && who.user.empty()) {
       r = AuthResult::kRefused;
