@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <set>
@@ -261,6 +262,26 @@ TEST_F(AuthWorkersTest, AClientWithoutATokenIsDeniedOnEveryWorker) {
     expect_status(call(c, kRoom, kJoin, "game:1", 5000), Status::kDenied);
   }
   EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(AuthWorkersTest, ASighupWithABadSecretFileKeepsTheWorkersServing) {
+  ASSERT_EQ(chmod(secret_.path().c_str(), 0644), 0);
+  ASSERT_EQ(kill(proc_->pid(), SIGHUP), 0);
+  // Served, by the workers that were there, and nothing was restarted.
+  TokenSpec spec;
+  spec.kv = {"k"};
+  for (int w = 0; w < 2; ++w) {
+    auto c = on_worker(w, spec);
+    ASSERT_NE(c, nullptr);
+    expect_status(call(*c, kKv, kSet, set_body("k1", 0, "v"), 5000), Status::kOk);
+  }
+  // Pending together, SIGHUP (1) is read before SIGTERM (15): the master
+  // has handled it by the time it stops.
+  std::string log = stop_and_log(*proc_);
+  EXPECT_NE(log.find("received SIGHUP: not reloading: --auth-secret-file"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("restarting it"), std::string::npos) << log;
 }
 
 }  // namespace
