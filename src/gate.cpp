@@ -44,7 +44,7 @@ Gate::PerClient* Gate::find(ClientId client) const {
   return last_;
 }
 
-Gate::PerClient& Gate::get(ClientId client) {
+Gate::PerClient& Gate::get_slow(ClientId client) {
   if (PerClient* pc = find(client)) return *pc;
   PerClient& pc = clients_[client];
   limit_.start(pc.bucket, clock_);

@@ -86,7 +86,11 @@ class Gate {
     const void* owner;
   };
   Outcome decide(Request* req, std::string_view* reason);
-  PerClient& get(ClientId client);
+  PerClient& get(ClientId client) {
+    if (client == last_id_ && last_ != nullptr) return *last_;
+    return get_slow(client);
+  }
+  PerClient& get_slow(ClientId client);
   PerClient* find(ClientId client) const;
   void log_refusal(ClientId client, const std::string& reason);
 

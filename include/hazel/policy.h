@@ -31,6 +31,7 @@
 // (./hazel --auth-secret-file) is one such policy.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -74,19 +75,22 @@ struct Access {
 
 // A policy's answer. A deny's reason must stay valid until the policy is
 // asked again (a string literal, or text the policy keeps), so that
-// deciding allocates nothing.
+// deciding allocates nothing. (Two words, returned in registers.)
 class Verdict {
  public:
-  static Verdict allow() { return Verdict(true, {}); }
-  static Verdict deny(std::string_view reason) { return Verdict(false, reason); }
-  bool allowed() const { return allowed_; }
-  std::string_view reason() const { return reason_; }
+  static Verdict allow() { return Verdict(nullptr, 0); }
+  static Verdict deny(std::string_view reason) {
+    return Verdict(reason.data() ? reason.data() : "", reason.size());
+  }
+  bool allowed() const { return reason_ == nullptr; }
+  std::string_view reason() const {
+    return reason_ ? std::string_view(reason_, size_) : std::string_view();
+  }
 
  private:
-  Verdict(bool allowed, std::string_view reason)
-      : allowed_(allowed), reason_(reason) {}
-  bool allowed_;
-  std::string_view reason_;
+  Verdict(const char* reason, size_t size) : reason_(reason), size_(size) {}
+  const char* reason_;  // nullptr: allowed
+  size_t size_;
 };
 
 enum class AuthResult : uint8_t {

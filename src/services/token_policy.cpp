@@ -19,9 +19,54 @@ namespace {
 // A key file is a few lines; anything bigger is not one.
 constexpr size_t kMaxSecretFile = 64 * 1024;
 
+// A room pattern or a key prefix, prepared once at AUTH so that checking a
+// request is a length test and a compare.
+struct Pattern {
+  std::string text;  // without the trailing *
+  bool prefix;       // matches names that start with text; else only text
+};
+
+std::vector<Pattern> room_patterns(const std::vector<std::string>& in) {
+  std::vector<Pattern> out;
+  for (const std::string& p : in) {
+    bool star = !p.empty() && p.back() == '*';
+    out.push_back({star ? p.substr(0, p.size() - 1) : p, star});
+  }
+  return out;
+}
+
+std::vector<Pattern> key_prefixes(const std::vector<std::string>& in) {
+  std::vector<Pattern> out;
+  for (const std::string& p : in) {
+    bool star = !p.empty() && p.back() == '*';
+    out.push_back({star ? p.substr(0, p.size() - 1) : p, true});
+  }
+  return out;
+}
+
+bool matches(const std::vector<Pattern>& patterns, std::string_view name) {
+  for (const Pattern& p : patterns) {
+    size_t n = p.text.size();
+    if ((p.prefix ? name.size() >= n : name.size() == n) &&
+        memcmp(name.data(), p.text.data(), n) == 0)
+      return true;
+  }
+  return false;
+}
+
+// What a token allows, as the checks want it.
 struct TokenGrant final : Grant {
-  explicit TokenGrant(TokenClaims c) : claims(std::move(c)) {}
-  TokenClaims claims;
+  explicit TokenGrant(const TokenClaims& c)
+      : rooms(room_patterns(c.rooms)),
+        kv(key_prefixes(c.kv)),
+        kv_read(key_prefixes(c.kv_read)),
+        has_kv_read(c.has_kv_read),
+        tell(c.tell) {}
+  std::vector<Pattern> rooms;
+  std::vector<Pattern> kv;
+  std::vector<Pattern> kv_read;
+  bool has_kv_read;
+  bool tell;
 };
 
 std::string_view trim(std::string_view s) {
@@ -41,7 +86,7 @@ std::string_view kv_key(uint16_t op, std::string_view body) {
   if (body.size() < 2) return {};
   size_t klen = get_u16(reinterpret_cast<const uint8_t*>(body.data()));
   if (body.size() < 2 + klen) return {};
-  std::string_view key = body.substr(2, klen);
+  std::string_view key(body.data() + 2, klen);
   return valid_key_len(key) ? key : std::string_view();
 }
 
@@ -50,7 +95,7 @@ std::string_view room_name(uint16_t op, std::string_view body) {
   if (op != room::kPublish) return valid_room_len(body) ? body : std::string_view();
   auto* p = reinterpret_cast<const uint8_t*>(body.data());
   if (body.empty() || p[0] == 0 || body.size() < 1u + p[0]) return {};
-  return body.substr(1, p[0]);
+  return std::string_view(body.data() + 1, p[0]);
 }
 
 class TokenPolicy final : public Policy {
@@ -61,17 +106,18 @@ class TokenPolicy final : public Policy {
     if (a.service == sys::kId &&
         (a.op == sys::kPing || a.op == sys::kHello || a.op == sys::kAuth))
       return Verdict::allow();
-    if (a.identity == nullptr || a.identity->issuer != this)
+    const Identity* who = a.identity;
+    if (who == nullptr || who->issuer != this)
       return Verdict::deny("not authenticated: send sys AUTH with a token first");
-    if (a.now_s >= a.identity->expires_s)
+    if (a.now_s >= who->expires_s)
       return Verdict::deny("token expired: send sys AUTH with a fresh token");
-    const TokenClaims& c = static_cast<const TokenGrant&>(*a.identity->grant).claims;
+    const auto& c = static_cast<const TokenGrant&>(*who->grant);
     switch (a.service) {
+      case kv::kId: return kv_op(a, c);
+      case room::kId: return room_op(a, c);
       case sys::kId: return sys_op(a, c);
       case echo::kId:
         return a.op == echo::kEcho ? Verdict::allow() : not_covered();
-      case kv::kId: return kv_op(a, c);
-      case room::kId: return room_op(a, c);
       default: return Verdict::allow();  // the embedder's own services
     }
   }
@@ -82,7 +128,7 @@ class TokenPolicy final : public Policy {
     if (!jwt_verify(token, keys_, now_s, &claims, reason)) return AuthResult::kRefused;
     who->user = claims.sub;
     who->expires_s = claims.exp;
-    who->grant = std::make_unique<TokenGrant>(std::move(claims));
+    who->grant = std::make_unique<TokenGrant>(claims);
     return AuthResult::kAccepted;
   }
 
@@ -91,7 +137,7 @@ class TokenPolicy final : public Policy {
     return Verdict::deny("this op is not covered by tokens");
   }
 
-  static Verdict sys_op(const Access& a, const TokenClaims& c) {
+  static Verdict sys_op(const Access& a, const TokenGrant& c) {
     switch (a.op) {
       case sys::kResolve:
       case sys::kServices:
@@ -103,28 +149,28 @@ class TokenPolicy final : public Policy {
     }
   }
 
-  static Verdict kv_op(const Access& a, const TokenClaims& c) {
+  static Verdict kv_op(const Access& a, const TokenGrant& c) {
     if (a.op != kv::kGet && a.op != kv::kSet && a.op != kv::kDel && a.op != kv::kIncr)
       return not_covered();
     std::string_view key = kv_key(a.op, a.body);
     if (key.empty()) return Verdict::allow();  // kv answers BAD_REQUEST
     if (a.op == kv::kGet) {
-      return !c.has_kv_read || key_allowed(c.kv_read, key)
+      return !c.has_kv_read || matches(c.kv_read, key)
                  ? Verdict::allow()
                  : Verdict::deny("the token does not allow reading this key");
     }
-    return key_allowed(c.kv, key)
+    return matches(c.kv, key)
                ? Verdict::allow()
                : Verdict::deny("the token does not allow writing this key");
   }
 
-  static Verdict room_op(const Access& a, const TokenClaims& c) {
+  static Verdict room_op(const Access& a, const TokenGrant& c) {
     if (a.op == room::kLeave) return Verdict::allow();
     if (a.op != room::kJoin && a.op != room::kPublish && a.op != room::kMembers)
       return not_covered();
     std::string_view name = room_name(a.op, a.body);
     if (name.empty()) return Verdict::allow();  // room answers BAD_REQUEST
-    return room_allowed(c.rooms, name)
+    return matches(c.rooms, name)
                ? Verdict::allow()
                : Verdict::deny("the token does not allow this room");
   }
@@ -135,22 +181,11 @@ class TokenPolicy final : public Policy {
 }  // namespace
 
 bool room_allowed(const std::vector<std::string>& patterns, std::string_view room) {
-  for (std::string_view p : patterns) {
-    if (!p.empty() && p.back() == '*') {
-      if (room.substr(0, p.size() - 1) == p.substr(0, p.size() - 1)) return true;
-    } else if (p == room) {
-      return true;
-    }
-  }
-  return false;
+  return matches(room_patterns(patterns), room);
 }
 
 bool key_allowed(const std::vector<std::string>& prefixes, std::string_view key) {
-  for (std::string_view p : prefixes) {
-    if (!p.empty() && p.back() == '*') p.remove_suffix(1);
-    if (key.substr(0, p.size()) == p) return true;
-  }
-  return false;
+  return matches(key_prefixes(prefixes), key);
 }
 
 bool load_secret_file(const std::string& path, std::vector<std::string>* keys,
