@@ -1,5 +1,6 @@
-// tools/hazel-cli with tokens: `token` mints one, --token and HAZEL_TOKEN
-// authenticate right after connecting.
+// The tools with tokens: `hazel-cli token` mints one, hazel-cli's --token
+// and HAZEL_TOKEN authenticate right after connecting, hazel-bench --token
+// before its run.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -103,6 +104,26 @@ TEST(CliAuth, TheTokenOptionAndHazelTokenAuthenticateAfterConnecting) {
   EXPECT_NE(r.out.find("DENIED: token is not three dot-separated parts"),
             std::string::npos)
       << r.out;
+  server.stop();
+}
+
+TEST(CliAuth, HazelBenchAuthenticatesEveryConnectionWithItsToken) {
+  ASSERT_EQ(access("tools/hazel-bench", X_OK), 0) << "tools/hazel-bench is missing: run `make` first";
+  TempFile secret(kTestKey + "\n");
+  Config cfg = test_config();
+  cfg.auth_secret_file = secret.path();
+  TestServer server(cfg);
+  server.start();
+  std::string bench = "tools/hazel-bench -p " + std::to_string(server.port()) +
+                      " -m kv-set -c 2 -d 2 -t 0.3 --warmup 0 -q";
+  TokenSpec spec;
+  spec.kv = {"bench:"};
+  Output r = sh(bench + " --token " + mint(spec));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\nerrors       0\n"), std::string::npos) << r.out;
+  r = sh(bench);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("DENIED"), std::string::npos) << r.out;
   server.stop();
 }
 
