@@ -26,20 +26,13 @@ struct Pattern {
   bool prefix;       // matches names that start with text; else only text
 };
 
-std::vector<Pattern> room_patterns(const std::vector<std::string>& in) {
+// Room patterns are prefixes when they end in *; kv entries always are
+// (`all_prefixes`), a trailing * being allowed and meaning the same.
+std::vector<Pattern> compile(const std::vector<std::string>& in, bool all_prefixes) {
   std::vector<Pattern> out;
   for (const std::string& p : in) {
     bool star = !p.empty() && p.back() == '*';
-    out.push_back({star ? p.substr(0, p.size() - 1) : p, star});
-  }
-  return out;
-}
-
-std::vector<Pattern> key_prefixes(const std::vector<std::string>& in) {
-  std::vector<Pattern> out;
-  for (const std::string& p : in) {
-    bool star = !p.empty() && p.back() == '*';
-    out.push_back({star ? p.substr(0, p.size() - 1) : p, true});
+    out.push_back({star ? p.substr(0, p.size() - 1) : p, star || all_prefixes});
   }
   return out;
 }
@@ -57,9 +50,9 @@ bool matches(const std::vector<Pattern>& patterns, std::string_view name) {
 // What a token allows, as the checks want it.
 struct TokenGrant final : Grant {
   explicit TokenGrant(const TokenClaims& c)
-      : rooms(room_patterns(c.rooms)),
-        kv(key_prefixes(c.kv)),
-        kv_read(key_prefixes(c.kv_read)),
+      : rooms(compile(c.rooms, false)),
+        kv(compile(c.kv, true)),
+        kv_read(compile(c.kv_read, true)),
         has_kv_read(c.has_kv_read),
         tell(c.tell) {}
   std::vector<Pattern> rooms;
@@ -181,11 +174,11 @@ class TokenPolicy final : public Policy {
 }  // namespace
 
 bool room_allowed(const std::vector<std::string>& patterns, std::string_view room) {
-  return matches(room_patterns(patterns), room);
+  return matches(compile(patterns, false), room);
 }
 
 bool key_allowed(const std::vector<std::string>& prefixes, std::string_view key) {
-  return matches(key_prefixes(prefixes), key);
+  return matches(compile(prefixes, true), key);
 }
 
 bool load_secret_file(const std::string& path, std::vector<std::string>* keys,
