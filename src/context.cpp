@@ -72,6 +72,12 @@ void Context::add_policy(Policy& policy) { core_->gate.add_policy(policy, owner_
 void Context::remove_policy(Policy& policy) { core_->gate.remove_policy(policy); }
 const Identity* Context::authenticate(ClientId client, std::string_view token,
                                       std::string* reason) {
+  // Only a client of this worker: what the gate keeps for it goes with its
+  // DISCONNECT, which only its own worker sees.
+  if (!core_->message.exists(client)) {
+    *reason = "no client " + std::to_string(client) + " on this worker";
+    return nullptr;
+  }
   return core_->gate.authenticate(client, token, reason);
 }
 const Identity* Context::identity(ClientId client) const {

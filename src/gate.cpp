@@ -144,7 +144,8 @@ const Identity* Gate::authenticate(ClientId client, std::string_view token,
     return &pc.identity;
   }
   ++auth_refused_;
-  *reason = "this server does not authenticate clients";
+  *reason = policies_.empty() ? "this server does not authenticate clients"
+                              : "no policy of this server accepts this token";
   return nullptr;
 }
 

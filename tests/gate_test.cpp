@@ -167,7 +167,7 @@ TEST_F(GateTest, AuthenticateAsksUntilAPolicyRecognisesTheToken) {
   ASSERT_NE(login(1, "b:bob"), nullptr);
   EXPECT_EQ(gate_->identity(1)->issuer, &b);
   EXPECT_EQ(login(2, "c:carol"), nullptr);
-  EXPECT_EQ(last_reason_, "this server does not authenticate clients");
+  EXPECT_EQ(last_reason_, "no policy of this server accepts this token");
   EXPECT_EQ(login(3, "a:bad"), nullptr);
   EXPECT_EQ(last_reason_, "bad user");
   EXPECT_EQ(gate_->auth_ok(), 1u);

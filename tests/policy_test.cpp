@@ -146,4 +146,29 @@ TEST(PolicyHook, AServicesPolicyGoesWithItsUnmount) {
   EXPECT_EQ(svc.asked, 0);  // nothing asks a policy whose service is gone
 }
 
+TEST(PolicyHook, OnlyAClientOfThisWorkerCanBeAuthenticated) {
+  // A service that tries to authenticate a client id that is not connected.
+  class Impostor final : public Service {
+   public:
+    Impostor() : Service("impostor", 103) {}
+    void on_request(const Request& req, Reply reply) override {
+      std::string why;
+      const Identity* who = ctx().authenticate(req.client + 1000, "pw:root", &why);
+      reply.ok(who ? "accepted" : why);
+    }
+  };
+  TestServer server;
+  AdminKeys policy;
+  Impostor impostor;
+  server.daemon().add_policy(policy);
+  ASSERT_TRUE(server.daemon().mount(impostor));
+  server.start();
+  auto c = server.connect();
+  Frame f = call(*c, 103, 1, "");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.body.rfind("no client ", 0), 0u) << f.body;
+  EXPECT_NE(f.body.find(" on this worker"), std::string::npos) << f.body;
+  server.stop();
+}
+
 }  // namespace

@@ -52,7 +52,10 @@ class Grant {
 // What a successful sys AUTH established for one client.
 struct Identity {
   std::string user;       // never empty once authenticated
-  int64_t expires_s = 0;  // unix seconds (AUTH's expires=); 0 = never
+  // Unix seconds (AUTH's expires=); 0 = never. The daemon only reports it:
+  // what an expired identity may still do is the policies' decision (the
+  // token policy allows PING, HELLO and AUTH, so a client can refresh).
+  int64_t expires_s = 0;
   std::unique_ptr<Grant> grant;
   const Policy* issuer = nullptr;  // the policy that accepted it (set by the daemon)
 };
