@@ -426,10 +426,19 @@ BENCHMARK(BM_FanOut_EncodePerMember)->Apply(fan_out_args);
 
 // ---- the gate ------------------------------------------------------------------
 
+// A policy that allows everything: what the gate itself costs.
+class AllowAll final : public hazel::Policy {
+ public:
+  hazel::Verdict allow(const hazel::Access&) override {
+    return hazel::Verdict::allow();
+  }
+};
+
 // Gate::check for one request of an established client, as Core::on_request
 // runs it: `rate` adds a token bucket, `token` the built-in token policy
-// judging a kv SET of a key the token allows (the path that does the most).
-void gate_check(benchmark::State& state, bool rate, bool token) {
+// judging a kv SET of a key the token allows (the path that does the most),
+// `trivial` a policy that allows everything instead.
+void gate_check(benchmark::State& state, bool rate, bool token, bool trivial = false) {
   hazel::Config cfg;
   if (rate) cfg.rate_limit = 1000000;  // never refuses: measures the refill
   uint64_t clock = 0;
@@ -448,6 +457,8 @@ void gate_check(benchmark::State& state, bool rate, bool token) {
     if (gate.authenticate(7, hazel::jwt_mint(c, key), &why) == nullptr)
       state.SkipWithError("AUTH failed");
   }
+  AllowAll allow_all;
+  if (trivial) gate.add_policy(allow_all, nullptr);
   std::string body;
   hazel::append_u16(body, 14);
   body += "score:alice:42";
@@ -469,11 +480,15 @@ void gate_check(benchmark::State& state, bool rate, bool token) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void BM_Gate_AllowAllPolicy(benchmark::State& state) {
+  gate_check(state, false, false, true);
+}
 void BM_Gate_RateLimit(benchmark::State& state) { gate_check(state, true, false); }
 void BM_Gate_TokenPolicy(benchmark::State& state) { gate_check(state, false, true); }
 void BM_Gate_TokenPolicyAndRateLimit(benchmark::State& state) {
   gate_check(state, true, true);
 }
+BENCHMARK(BM_Gate_AllowAllPolicy)->MinTime(kMinTime);
 BENCHMARK(BM_Gate_RateLimit)->MinTime(kMinTime);
 BENCHMARK(BM_Gate_TokenPolicy)->MinTime(kMinTime);
 BENCHMARK(BM_Gate_TokenPolicyAndRateLimit)->MinTime(kMinTime);
