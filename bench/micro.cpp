@@ -1,5 +1,6 @@
 // Micro-benchmarks for hazel's pure cores: the codec, the ring buffer, the
-// timer wheel, and PUSH fan-out modelled at the ring level. None of them does
+// timer wheel, PUSH fan-out modelled at the ring level, and the gate every
+// request passes with a rate limit or a policy (the permission check). None of them does
 // I/O, so what is measured is CPU and allocator cost only.
 //
 //   make bench-micro                       (builds and runs everything)
@@ -21,8 +22,12 @@
 #include <string_view>
 #include <vector>
 
+#include "gate.h"
+#include "hazel/builtins.h"
 #include "hazel/frame.h"
+#include "jwt.h"
 #include "ring_buffer.h"
+#include "services/token_policy.h"
 #include "timer_wheel.h"
 
 namespace {
@@ -418,6 +423,96 @@ void fan_out_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_FanOut_EncodeOnce)->Apply(fan_out_args);
 BENCHMARK(BM_FanOut_EncodePerMember)->Apply(fan_out_args);
+
+// ---- the gate ------------------------------------------------------------------
+
+// A policy that allows everything: what the gate itself costs.
+class AllowAll final : public hazel::Policy {
+ public:
+  hazel::Verdict allow(const hazel::Access&) override {
+    return hazel::Verdict::allow();
+  }
+};
+
+// Gate::check for one request of an established client, as Core::on_request
+// runs it: `rate` adds a token bucket, `token` the built-in token policy
+// judging a kv SET of a key the token allows (the path that does the most),
+// `trivial` a policy that allows everything instead.
+void gate_check(benchmark::State& state, bool rate, bool token, bool trivial = false) {
+  hazel::Config cfg;
+  if (rate) cfg.rate_limit = 1000000;  // never refuses: measures the refill
+  uint64_t clock = 0;
+  hazel::detail::Gate gate(cfg, clock, int64_t{1800000000} * 1000);
+  std::unique_ptr<hazel::Policy> policy;
+  if (token) {
+    const std::string key(32, 'k');
+    policy = hazel::services::make_token_policy({key});
+    gate.add_policy(*policy, nullptr);
+    hazel::TokenClaims c;
+    c.sub = "alice";
+    c.exp = int64_t{1800000000} + 3600;
+    c.rooms = {"lobby", "game:*"};
+    c.kv = {"score:bob:", "score:alice:"};
+    std::string why;
+    if (gate.authenticate(7, hazel::jwt_mint(c, key), &why) == nullptr)
+      state.SkipWithError("AUTH failed");
+  }
+  AllowAll allow_all;
+  if (trivial) gate.add_policy(allow_all, nullptr);
+  std::string body;
+  hazel::append_u16(body, 14);
+  body += "score:alice:42";
+  hazel::append_u32(body, 0);
+  body += "value";
+  hazel::Request req;
+  req.client = 7;
+  req.service = hazel::kv::kId;
+  req.op = hazel::kv::kSet;
+  req.body = body;
+  std::string_view why;
+  for (auto _ : state) {
+    ++clock;  // a new loop turn now and then: the bucket refills
+    hazel::Request r = req;
+    auto o = gate.check(&r, &why);
+    benchmark::DoNotOptimize(o);
+    benchmark::DoNotOptimize(r.user);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_Gate_AllowAllPolicy(benchmark::State& state) {
+  gate_check(state, false, false, true);
+}
+void BM_Gate_RateLimit(benchmark::State& state) { gate_check(state, true, false); }
+void BM_Gate_TokenPolicy(benchmark::State& state) { gate_check(state, false, true); }
+void BM_Gate_TokenPolicyAndRateLimit(benchmark::State& state) {
+  gate_check(state, true, true);
+}
+BENCHMARK(BM_Gate_AllowAllPolicy)->MinTime(kMinTime);
+BENCHMARK(BM_Gate_RateLimit)->MinTime(kMinTime);
+BENCHMARK(BM_Gate_TokenPolicy)->MinTime(kMinTime);
+BENCHMARK(BM_Gate_TokenPolicyAndRateLimit)->MinTime(kMinTime);
+
+// AUTH itself: verifying a token (HMAC-SHA256 over ~200 bytes, base64url,
+// the claims parsed), once per connection and per refresh.
+void BM_Jwt_Verify(benchmark::State& state) {
+  const std::string key(32, 'k');
+  hazel::TokenClaims c;
+  c.sub = "alice";
+  c.exp = int64_t{1800000000} + 3600;
+  c.rooms = {"lobby", "game:*"};
+  c.kv = {"score:alice:"};
+  std::string token = hazel::jwt_mint(c, key);
+  std::vector<std::string> keys = {key};
+  for (auto _ : state) {
+    hazel::TokenClaims out;
+    std::string why;
+    bool ok = hazel::jwt_verify(token, keys, 1800000000, &out, &why);
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Jwt_Verify)->MinTime(kMinTime);
 
 }  // namespace
 

@@ -22,6 +22,11 @@
 # (--server-pid). With the generator on the same cores, the rate says as much
 # about the generator as about the server; the efficiency does not.
 #
+# A third table compares hazel with token authentication on
+# (--auth-secret-file; each connection sends AUTH once, before the timed
+# window) against the same hazel without, scenario by scenario: the cost of
+# the permission check on every request.
+#
 # When ./hazel has worker processes (--workers in its --help), a second table
 # compares -w 2 with -w 1 (and with Redis) in efficiency. Those servers and
 # their generator are not pinned: two workers need both CPUs.
@@ -148,6 +153,16 @@ else
   echo "redis-server not found: install it with apt-get install -y redis-server" >&2
 fi
 have() { [[ -n ${PORT[$1]:-} ]]; }
+
+# The same hazel with tokens required, and a token that allows what the
+# scenarios do (kv bench:*, room bench).
+token=""
+if ./hazel --help 2>&1 | grep -q -- '--auth-secret-file'; then
+  (umask 077 && head -c 48 /dev/urandom | base64 >"$logdir/secret")
+  start_server auth ./hazel "${hazel_flags[@]}" --auth-secret-file "$logdir/secret"
+  token=$(tools/hazel-cli token --secret-file "$logdir/secret" --sub bench \
+            --rooms bench --kv bench: --ttl 86400)
+fi
 
 # Worker processes: hazel --workers 1 and 2 (-w), and a Redis placed like them.
 workers_skipped=""
@@ -288,6 +303,18 @@ for (( round = 1; round <= rounds; round++ )); do
       P99S[$key/$server]+=" $p99"
       EFFS[$key/$server]+=" $eff"
     done
+    if have auth && [[ $spec_hazel != - ]]; then
+      # shellcheck disable=SC2086  # spec is "mode connections depth"
+      result=$(measure auth $spec_hazel --token "$token")
+      printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" auth \
+        "${result:-FAILED}" >&2
+      if [[ -n $result ]]; then
+        read -r rate p99 eff _ <<<"$result"
+        RATES[$key/auth]+=" $rate"
+        P99S[$key/auth]+=" $p99"
+        EFFS[$key/auth]+=" $eff"
+      fi
+    fi
   done
   [[ -z $workers_skipped ]] || continue
   gen=()
@@ -417,6 +444,23 @@ fi
        "hazel ${hazel_before:--} -> ${hazel_after:--} kB," \
        "redis ${redis_before:--} -> ${redis_after:--} kB."
   echo
+  if have auth; then
+    echo "Token authentication (--auth-secret-file, one AUTH per connection before"
+    echo "the timed window) against none, same binary, same placement:"
+    echo
+    echo "| scenario | off | on | on/off | off per CPU-s | on per CPU-s | on/off | p99 off | p99 on |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+    for sc in "${scenarios[@]}"; do
+      IFS='|' read -r key label _ <<<"$sc"
+      ra=$(median "${RATES[$key/hazel]:-}") rb=$(median "${RATES[$key/auth]:-}")
+      ea=$(median "${EFFS[$key/hazel]:-}") eb=$(median "${EFFS[$key/auth]:-}")
+      echo "| $label | $(fmt_rate "$ra") | $(fmt_rate "$rb") | $(ratio "$rb" "$ra")" \
+           "| $(fmt_count "$ea") | $(fmt_count "$eb") | $(ratio "$eb" "$ea")" \
+           "| $(fmt_us "$(median "${P99S[$key/hazel]:-}")")" \
+           "| $(fmt_us "$(median "${P99S[$key/auth]:-}")") |"
+    done
+    echo
+  fi
   if [[ -n $workers_skipped ]]; then
     echo "Worker scenarios: $workers_skipped."
   else

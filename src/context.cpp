@@ -68,6 +68,25 @@ uint16_t Context::worker_for_key(std::string_view key) const {
 
 bool Context::worker_up(uint16_t worker) const { return core_->bus.up(worker); }
 Stats Context::stats() const { return core_->stats(); }
+void Context::add_policy(Policy& policy) { core_->gate.add_policy(policy, owner_); }
+void Context::remove_policy(Policy& policy) { core_->gate.remove_policy(policy); }
+const Identity* Context::authenticate(ClientId client, std::string_view token,
+                                      std::string* reason) {
+  // Only a client of this worker: what the gate keeps for it goes with its
+  // DISCONNECT, which only its own worker sees.
+  if (!core_->message.exists(client)) {
+    *reason = "no client " + std::to_string(client) + " on this worker";
+    return nullptr;
+  }
+  return core_->gate.authenticate(client, token, reason);
+}
+const Identity* Context::identity(ClientId client) const {
+  return core_->gate.identity(client);
+}
+void Context::charge(ClientId client, uint32_t units) {
+  core_->gate.charge(client, units);
+}
+int64_t Context::unix_now_s() const { return core_->gate.unix_now_s(); }
 Service* Context::find_service(std::string_view name) const {
   return core_->services.find(name);
 }

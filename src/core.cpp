@@ -1,6 +1,8 @@
 #include "core.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -19,6 +21,15 @@ namespace {
 // other worker, so its first clients find the whole server; a worker that
 // is late does not hold the others back longer than this.
 constexpr uint32_t kAcceptDeadlineMs = 2000;
+
+// Unix time minus the loop's clock, in ms: the loop's clock then tells unix
+// time too, read once per turn like the rest (token expiry needs seconds).
+int64_t unix_offset_ms(uint64_t loop_now_ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t unix_ms = int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+  return unix_ms - static_cast<int64_t>(loop_now_ms);
+}
 }  // namespace
 
 Core::Core(Config config)
@@ -27,7 +38,9 @@ Core::Core(Config config)
       message(loop, cfg, services, *this, bus),
       sessions(loop.timers(), loop.clock(), *this, cfg.max_sessions),
       gateway(loop, message),
+      gate(cfg, loop.clock(), unix_offset_ms(loop.now_ms())),
       ctx(this, nullptr) {
+  services.set_watcher(this);
   if (!loop.init(&init_error_)) return;
   loop.set_end_of_turn(&Core::on_end_of_turn, this);
   loop.set_on_wake(&Core::on_stop_request, this);
@@ -66,6 +79,7 @@ void Core::unmount(Service& s, bool notify) {
   for (auto& [id, t] : timers_)
     if (t->owner == &s) mine.push_back(id);
   for (TimerId id : mine) cancel_timer(id);
+  gate.remove_owned_by(&s);
   if (notify) s.on_unmount();
   s.ctx_ = nullptr;
   s.own_ctx_.reset();
@@ -73,7 +87,48 @@ void Core::unmount(Service& s, bool notify) {
 
 // ---- requests from clients ---------------------------------------------------
 
+// Every client REQUEST and SEND passes the gate (rate limit, policies)
+// first, when there is anything to pass: the request the service sees
+// carries the client's user name.
 void Core::on_request(Service& s, const Request& req, uint32_t wire_session) {
+  if (!gate.active()) return dispatch_request(s, req, wire_session);
+  Request r = req;
+  std::string_view why;
+  switch (gate.check(&r, &why)) {
+    case Gate::Outcome::kPass:
+      return dispatch_request(s, r, wire_session);
+    case Gate::Outcome::kDenied:
+      message.send_reply(req.client, s.id(), wire_session, Status::kDenied, why);
+      return;
+    case Gate::Outcome::kBusy:
+      message.send_reply(req.client, s.id(), wire_session, Status::kBusy, why);
+      return;
+    case Gate::Outcome::kClose:
+      // Its answer first, then the GOODBYE: the client learns why.
+      message.send_reply(req.client, s.id(), wire_session, Status::kBusy, why);
+      message.close_with(req.client, Goodbye::kLimit, "over the rate limit for too long");
+      return;
+  }
+}
+
+void Core::on_send(Service& s, const Request& req) {
+  if (!gate.active()) return dispatch_send(s, req);
+  Request r = req;
+  std::string_view why;
+  switch (gate.check(&r, &why)) {
+    case Gate::Outcome::kPass:
+      return dispatch_send(s, r);
+    case Gate::Outcome::kDenied:
+    case Gate::Outcome::kBusy:
+      return;  // dropped; the gate counted it
+    case Gate::Outcome::kClose:
+      message.close_with(req.client, Goodbye::kLimit, "over the rate limit for too long");
+      return;
+  }
+}
+
+void Core::dispatch_request(Service& s, const Request& req,
+                            uint32_t wire_session) {
   auto h = sessions.open_client(Sessions::Kind::kClientRequest, req.client,
                                 s.id(), wire_session);
   if (h.slot == Sessions::kNone) {
@@ -87,7 +142,7 @@ void Core::on_request(Service& s, const Request& req, uint32_t wire_session) {
   if (sessions.pending(h)) sessions.arm(h, cfg.request_timeout_ms);
 }
 
-void Core::on_send(Service& s, const Request& req) {
+void Core::dispatch_send(Service& s, const Request& req) {
   in_send_ = true;
   send_session_ = {};
   guarded("on_send", [&] { s.on_send(req); });
@@ -96,6 +151,10 @@ void Core::on_send(Service& s, const Request& req) {
   // like a REQUEST answered later.
   if (sessions.pending(send_session_))
     sessions.arm(send_session_, cfg.request_timeout_ms);
+}
+
+void Core::on_client_event(Event ev, ClientId client) {
+  if (ev == Event::kDisconnect) gate.forget(client);
 }
 
 Reply Core::open_discard_reply(const Request& req) {
@@ -350,6 +409,13 @@ Stats Core::stats() const {
   s.bus_dropped = b.dropped;
   s.bus_refused = b.refused;
   s.bus_links_up = bus.links_up();
+  s.denied = gate.denied();
+  s.rate_limited = gate.rate_limited();
+  s.limit_closed = gate.limit_closed();
+  s.auth_ok = gate.auth_ok();
+  s.auth_refused = gate.auth_refused();
+  // A SEND the gate stopped is a dropped SEND like any other.
+  s.sends_dropped += gate.sends_stopped();
   return s;
 }
 
@@ -388,6 +454,13 @@ bool Core::start(std::string* err) {
   }
   started_ = true;
   started_ms_ = loop.now_ms();
+  // Like Redis's protected mode, minus the refusing: say it once per server
+  // (a lone daemon, or the first incarnation of worker 0).
+  bool first = !is_worker_ || (cfg.worker_index == 0 && worker_.incarnation == 0);
+  if (first && !gate.has_policies() && !is_loopback(cfg.bind))
+    HZ_WARN("listening on %s without authentication: any client may write any "
+            "key, join any room and TELL anyone (see --auth-secret-file)",
+            cfg.bind.c_str());
   if (cfg.workers <= 1 || bus.links_up() + 1 >= cfg.workers)
     return start_accepting(err);
   loop.add_timer(&accept_deadline_, kAcceptDeadlineMs);
@@ -492,6 +565,16 @@ void Core::on_end_of_turn(void* arg) {
 
 void Core::on_stop_request(void* arg) {
   static_cast<Core*>(arg)->begin_shutdown();
+}
+
+bool is_loopback(const std::string& addr) {
+  uint8_t a[16];
+  if (inet_pton(AF_INET, addr.c_str(), a) == 1) return a[0] == 127;
+  if (inet_pton(AF_INET6, addr.c_str(), a) != 1) return false;
+  static const uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (memcmp(a, kLoop6, 16) == 0) return true;
+  return memcmp(a, kMapped, 12) == 0 && a[12] == 127;  // ::ffff:127.x.y.z
 }
 
 void Core::on_signal(void* arg, int signo) {

@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "bus.h"
+#include "gate.h"
 #include "gateway.h"
 #include "hazel/config.h"
 #include "hazel/service.h"
@@ -46,17 +47,25 @@ struct WorkerSetup {
   std::vector<std::pair<uint16_t, int>> links;  // (worker, fd)
 };
 
-class Core final : public RequestSink, public ReplySink, public BusSink,
-                   public AdminSink {
+class Core final : public RequestSink,
+                   public ReplySink,
+                   public BusSink,
+                   public AdminSink,
+                   public EventWatcher {
  public:
   explicit Core(Config config);
   ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
 
   // RequestSink: a client's REQUEST or SEND for a mounted service.
   void on_request(Service& s, const Request& req,
                   uint32_t wire_session) override;
   void on_send(Service& s, const Request& req) override;
   Reply open_discard_reply(const Request& req);
+
+  // EventWatcher: a client of ours is gone, and with it what the gate held.
+  void on_client_event(Event ev, ClientId client) override;
 
   // ReplySink.
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
@@ -117,8 +126,10 @@ class Core final : public RequestSink, public ReplySink, public BusSink,
   Gateway gateway;
   std::unique_ptr<WsGateway> ws;  // --ws-port
   std::unique_ptr<Admin> admin;   // --admin-port
+  Gate gate;
   Context ctx;
   std::vector<std::unique_ptr<Service>> builtins;
+  std::unique_ptr<Policy> token_policy;  // with cfg.auth_secret_file
 
  private:
   struct ServiceTimer {
@@ -136,6 +147,8 @@ class Core final : public RequestSink, public ReplySink, public BusSink,
   bool open_http_ports(std::string* err);
   bool start_accepting(std::string* err);
   void start_accepting();
+  void dispatch_request(Service& s, const Request& req, uint32_t wire_session);
+  void dispatch_send(Service& s, const Request& req);
 
   std::unordered_map<TimerId, std::unique_ptr<ServiceTimer>> timers_;
   TimerId next_timer_id_ = 1;
@@ -154,5 +167,8 @@ class Core final : public RequestSink, public ReplySink, public BusSink,
 
 // The core of a daemon, for the parts of hazel that build one (the master).
 Core& core_of(Daemon& d);
+
+// Whether `addr` (an IPv4 or IPv6 address) is a loopback address.
+bool is_loopback(const std::string& addr);
 
 }  // namespace hazel::detail

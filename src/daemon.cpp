@@ -6,6 +6,7 @@
 #include "core.h"
 #include "services/builtin.h"
 #include "ws_gateway.h"
+#include "services/token_policy.h"
 
 namespace hazel {
 
@@ -28,7 +29,19 @@ bool Daemon::mount(Service& service, std::string* err) {
   return core_->mount(service, err);
 }
 void Daemon::unmount(Service& service) { core_->unmount(service); }
-bool Daemon::start(std::string* err) { return core_->start(err); }
+void Daemon::add_policy(Policy& policy) { core_->gate.add_policy(policy, nullptr); }
+void Daemon::remove_policy(Policy& policy) { core_->gate.remove_policy(policy); }
+bool Daemon::start(std::string* err) {
+  detail::Core& c = *core_;
+  if (!c.cfg.auth_secret_file.empty() && !c.token_policy) {
+    std::vector<std::string> keys;
+    if (!services::load_secret_file(c.cfg.auth_secret_file, &keys, err))
+      return false;
+    c.token_policy = services::make_token_policy(std::move(keys));
+    add_policy(*c.token_policy);
+  }
+  return c.start(err);
+}
 uint16_t Daemon::port() const { return core_->gateway.port(); }
 uint16_t Daemon::ws_port() const {
   return core_->ws ? core_->ws->http().port() : 0;

@@ -70,19 +70,33 @@ constexpr const char* kUsage =
     "      --admin-port PORT    Prometheus /metrics and /healthz on PORT\n"
     "                           (default off)\n"
     "      --admin-bind ADDR    address of the admin port (default 127.0.0.1)\n"
+    "      --auth-secret-file PATH\n"
+    "                           clients must present a token (sys AUTH: a JWT\n"
+    "                           signed HS256 with a key in PATH, one key a line,\n"
+    "                           32 bytes or more) for anything but PING and\n"
+    "                           HELLO; PATH must be closed to group and others\n"
+    "      --rate-limit N       requests and SENDs per second per client, TELL\n"
+    "                           and PUBLISH counting each client reached;\n"
+    "                           over it BUSY, SENDs dropped (default 0 = none)\n"
+    "      --rate-burst N       requests a client may make at once within the\n"
+    "                           rate limit (default: the rate limit)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
     "      --version            print the version and exit\n"
     "\n"
     "The default address 0.0.0.0 accepts clients on every network interface,\n"
-    "and nothing is authenticated: any client can read and write the kv store\n"
-    "and the rooms. Bind 127.0.0.1 unless the port is meant to be reachable.\n"
+    "and without --auth-secret-file nothing is authenticated: any client can\n"
+    "read and write the kv store and the rooms (the server warns at start).\n"
+    "Bind 127.0.0.1 unless the port is meant to be reachable. A client over\n"
+    "--rate-limit for 10 s running gets GOODBYE LIMIT and is closed.\n"
     "\n"
     "SIGTERM or SIGINT stops the server: every client gets GOODBYE SHUTDOWN\n"
     "and output gets up to 2 s to drain. Exit status: 0 after a clean stop,\n"
-    "1 if the server cannot run (e.g. the port is taken), 2 for a bad command\n"
-    "line. With -w, SIGHUP to the master replaces the workers one at a time\n"
-    "without refusing a connection, and a worker that dies is restarted.\n";
+    "1 if the server cannot run (e.g. the port is taken, or the secret file\n"
+    "is missing, holds no key of 32 bytes or is open to others), 2 for a bad\n"
+    "command line. With -w, SIGHUP to the master replaces the workers one at\n"
+    "a time without refusing a connection (and makes them read the secret\n"
+    "file again), and a worker that dies is restarted.\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "hazel: %s (see hazel --help)\n", msg.c_str());
@@ -171,6 +185,8 @@ int main(int argc, char** argv) {
   hazel::Config cfg;
   constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
   bool admin_bind_given = false;
+  // A rate of a million a second per client is no limit at all.
+  constexpr uint64_t kMaxRate = 1000000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     // --flag=value is accepted as well as --flag value.
@@ -242,6 +258,14 @@ int main(int argc, char** argv) {
       if (v == nullptr || *v == '\0') usage_error(a + " needs an address");
       cfg.admin_bind = v;
       admin_bind_given = true;
+    } else if (a == "--auth-secret-file") {
+      const char* v = value();
+      if (v == nullptr || *v == '\0') usage_error(a + " needs a path");
+      cfg.auth_secret_file = v;
+    } else if (a == "--rate-limit") {
+      cfg.rate_limit = static_cast<uint32_t>(parse_uint(a, value(), 0, kMaxRate));
+    } else if (a == "--rate-burst") {
+      cfg.rate_burst = static_cast<uint32_t>(parse_uint(a, value(), 1, kMaxRate));
     } else if (a == "--log-level") {
       cfg.log_level = parse_level(value());
     } else {
@@ -255,5 +279,7 @@ int main(int argc, char** argv) {
   if (admin_bind_given && !cfg.admin_listen)
     usage_error("--admin-bind needs --admin-port");
 
+  if (cfg.rate_burst != 0 && cfg.rate_limit == 0)
+    usage_error("--rate-burst needs --rate-limit");
   return hazel::run_server(cfg, nullptr, argv);
 }

@@ -14,6 +14,7 @@
 #include "core.h"
 #include "gateway.h"
 #include "log.h"
+#include "services/token_policy.h"
 
 namespace hazel::detail {
 
@@ -436,6 +437,16 @@ void Master::on_signal(void* arg, int signo) {
       if (m->reload_at_ >= 0) {
         HZ_INFO("received SIGHUP: a reload is already under way");
         return;
+      }
+      if (!m->cfg_.auth_secret_file.empty()) {
+        // New workers read the secret file again; one they cannot read
+        // would fail them over and over. Keep the ones that serve.
+        std::vector<std::string> keys;
+        std::string err;
+        if (!services::load_secret_file(m->cfg_.auth_secret_file, &keys, &err)) {
+          HZ_ERROR("received SIGHUP: not reloading: %s", err.c_str());
+          return;
+        }
       }
       HZ_INFO("received SIGHUP: replacing the workers one at a time");
       m->reload_at_ = 0;

@@ -86,6 +86,9 @@ class Message final : public GatewaySink, public UpgradeSink {
   size_t push_many(const ClientId* to, size_t n, uint16_t service, uint16_t op,
                    std::string_view head, std::string_view tail);
   bool kick(ClientId client, std::string_view reason);
+  // Sends GOODBYE `code` with `reason` to a client of ours and closes it
+  // (what is queued before it still goes out); false if it is not ours.
+  bool close_with(ClientId client, Goodbye code, std::string_view reason);
   bool exists(ClientId client) const { return route(client).local != nullptr; }
   // Queues one whole encoded frame, from the bus, to each listed client of
   // ours (u64 big-endian ids); the others are gone and skipped.
@@ -174,6 +177,7 @@ class Message final : public GatewaySink, public UpgradeSink {
   Client* held_head_ = nullptr;  // output held back this turn
   uint64_t turn_ = 0;
   size_t closing_ = 0;  // left the table, still flushing
+  size_t lingering_ = 0;  // of them, with output the kernel did not take
   std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
   std::string fanout_;                  // one encoded PUSH for push_many

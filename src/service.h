@@ -12,6 +12,16 @@
 
 namespace hazel::detail {
 
+// Told of every client event before the services are (the core's own
+// per-client state goes with the same DISCONNECT the services see).
+class EventWatcher {
+ public:
+  virtual void on_client_event(Event ev, ClientId client) = 0;
+
+ protected:
+  ~EventWatcher() = default;
+};
+
 class ServiceTable {
  public:
   bool add(Service& s, std::string* err);
@@ -40,14 +50,17 @@ class ServiceTable {
   }
   // Calls on_event on exactly the services whose mask has the event's bit.
   void notify(Event ev, ClientId client) const {
+    if (watcher_ != nullptr) watcher_->on_client_event(ev, client);
     uint32_t bit = 1u << static_cast<int>(ev);
     for_each([&](Service& s) {
       if (s.events_ & bit) guarded("on_event", [&] { s.on_event(ev, client); });
     });
   }
   size_t size() const { return count_; }
+  void set_watcher(EventWatcher* w) { watcher_ = w; }
 
  private:
+  EventWatcher* watcher_ = nullptr;
   std::vector<Service*> by_id_;
   Service* head_ = nullptr;
   Service* tail_ = nullptr;

@@ -119,4 +119,13 @@ TEST_F(WireNumbersOnTheWire, ErrorStatusesCarryTheDocumentsNumbers) {
   EXPECT_EQ(status_bytes(2, 1, ""), std::string("\x00\x01", 2));    // BAD_REQUEST
 }
 
+TEST_F(WireNumbersOnTheWire, AuthIsSysOpSevenAndARefusalIsDeniedTen) {
+  // A server without authentication refuses every AUTH: sys 0 op 7 is
+  // there (not NO_OP 3) and answers DENIED 10.
+  auto c = connect();
+  std::string h = raw_reply_header(*c, 0, 7, "a.token.here");
+  EXPECT_EQ(std::string(h.data() + 4, 2), std::string("\x00\x00", 2));
+  EXPECT_EQ(std::string(h.data() + 6, 2), std::string("\x00\x0a", 2));
+}
+
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "hazel/builtins.h"
 #include "hazel/client.h"
 #include "hazel/frame.h"
+#include "jwt.h"
+#include "services/token_policy.h"
 
 namespace {
 
@@ -29,7 +32,8 @@ constexpr uint16_t kSys = hazel::sys::kId, kEcho = hazel::echo::kId,
                    kKv = hazel::kv::kId, kRoom = hazel::room::kId;
 constexpr uint16_t kSysPing = hazel::sys::kPing, kSysHello = hazel::sys::kHello,
                    kSysServices = hazel::sys::kServices,
-                   kSysInfo = hazel::sys::kInfo, kSysTell = hazel::sys::kTell;
+                   kSysInfo = hazel::sys::kInfo, kSysTell = hazel::sys::kTell,
+                   kSysAuth = hazel::sys::kAuth;
 constexpr uint16_t kEchoEcho = hazel::echo::kEcho;
 constexpr uint16_t kKvGet = hazel::kv::kGet, kKvSet = hazel::kv::kSet,
                    kKvDel = hazel::kv::kDel, kKvIncr = hazel::kv::kIncr;
@@ -45,12 +49,15 @@ constexpr int kDefaultIdleMs = 60000;
 constexpr int kMinKeepAliveMs = 50;
 
 constexpr const char* kUsage =
-    "usage: hazel-cli [-H host] [-p port] [-t timeout_ms] COMMAND [args]\n"
+    "usage: hazel-cli [-H host] [-p port] [-t timeout_ms] [--token TOKEN]\n"
+    "                 COMMAND [args]\n"
     "\n"
     "options:\n"
     "  -H, --host HOST        server address or name (default 127.0.0.1)\n"
     "  -p, --port PORT        server port (default 9000)\n"
     "  -t, --timeout MS       connect and reply timeout (default 3000)\n"
+    "  -T, --token TOKEN      sys AUTH with TOKEN right after connecting\n"
+    "                         (default: $HAZEL_TOKEN, if set)\n"
     "  -h, --help             show this help\n"
     "\n"
     "commands:\n"
@@ -69,12 +76,21 @@ constexpr const char* kUsage =
     "Ctrl-C\n"
     "  room leave ROOM               leave ROOM\n"
     "  room publish ROOM TEXT        send TEXT to every member of ROOM\n"
-    "  room members ROOM             list the members' client ids\n";
+    "  room members ROOM             list the members' client ids\n"
+    "  auth TOKEN                    sys AUTH with TOKEN, print user= expires=\n"
+    "  token --secret-file FILE --sub USER [--ttl S] [--rooms LIST]\n"
+    "        [--kv LIST] [--kv-read LIST] [--tell]\n"
+    "                                print a token signed with FILE's first key\n"
+    "                                (no server needed): valid for S seconds\n"
+    "                                (default 3600); LISTs are comma-separated\n"
+    "                                room patterns (a trailing * matches any\n"
+    "                                rest) and kv key prefixes\n";
 
 struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 9000;
   int timeout_ms = 3000;
+  std::string token;  // sys AUTH with it once connected
 };
 
 using Args = std::vector<std::string>;
@@ -177,14 +193,19 @@ struct Ctx {
 
 // Commands connect on their first request, after their arguments were
 // checked, so a usage error never depends on the server being up.
+bool request(Ctx& c, uint16_t service, uint16_t op, std::string_view body,
+             Frame* reply, int* exit_code);
+
 bool ensure_connected(Ctx& c, int* exit_code) {
   if (c.client.connected()) return true;
   std::string err;
-  if (c.client.connect(c.opt.host, c.opt.port, &err, c.opt.timeout_ms)) {
-    return true;
+  if (!c.client.connect(c.opt.host, c.opt.port, &err, c.opt.timeout_ms)) {
+    *exit_code = fail(err);
+    return false;
   }
-  *exit_code = fail(err);
-  return false;
+  if (c.opt.token.empty()) return true;
+  Frame r;
+  return request(c, kSys, kSysAuth, c.opt.token, &r, exit_code);
 }
 
 // One request; prints the error and returns false unless the reply is OK.
@@ -507,6 +528,70 @@ int cmd_room(Ctx& c, const Args& a) {
   return usage_error("unknown room command: " + sub);
 }
 
+int cmd_auth(Ctx& c, const Args& a) {
+  if (a.size() != 2) return usage_error("usage: auth TOKEN");
+  Frame r;
+  int code = kExitOk;
+  if (!ensure_connected(c, &code)) return code;
+  if (!request(c, kSys, kSysAuth, a[1], &r, &code)) return code;
+  print_lines(r.body);
+  return kExitOk;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > pos) out.push_back(s.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// Mints a token locally, as a server-side issuer would (docs/SECURITY.md).
+int cmd_token(Ctx&, const Args& a) {
+  std::string secret_file;
+  hazel::TokenClaims claims;
+  uint64_t ttl = 3600;
+  for (size_t i = 1; i < a.size(); ++i) {
+    const std::string& flag = a[i];
+    if (flag == "--tell") {
+      claims.tell = true;
+      continue;
+    }
+    if (i + 1 >= a.size()) return usage_error(flag + " needs a value");
+    const std::string& v = a[++i];
+    if (flag == "--secret-file") {
+      secret_file = v;
+    } else if (flag == "--sub") {
+      claims.sub = v;
+    } else if (flag == "--ttl") {
+      if (!parse_bounded(v, UINT32_MAX, &ttl) || ttl == 0)
+        return usage_error("bad --ttl: " + v);
+    } else if (flag == "--rooms") {
+      claims.rooms = split_list(v);
+    } else if (flag == "--kv") {
+      claims.kv = split_list(v);
+    } else if (flag == "--kv-read") {
+      claims.has_kv_read = true;
+      claims.kv_read = split_list(v);
+    } else {
+      return usage_error("unknown token option: " + flag);
+    }
+  }
+  if (secret_file.empty()) return usage_error("token needs --secret-file FILE");
+  if (claims.sub.empty() || claims.sub.size() > hazel::kMaxUserName)
+    return usage_error("token needs --sub USER (1..255 bytes)");
+  std::vector<std::string> keys;
+  std::string err;
+  if (!hazel::services::load_secret_file(secret_file, &keys, &err)) return fail(err);
+  claims.exp = static_cast<int64_t>(std::time(nullptr)) + static_cast<int64_t>(ttl);
+  std::printf("%s\n", hazel::jwt_mint(claims, keys.front()).c_str());
+  return kExitOk;
+}
+
 // ---- main -------------------------------------------------------------------
 
 // Parses the options in front of COMMAND. Returns -1 to go on, else an exit
@@ -523,7 +608,10 @@ int parse_options(int argc, char** argv, Options* o, int* next) {
     if (i + 1 >= argc) return usage_error(arg + " needs a value");
     const std::string val = argv[++i];
     uint64_t n = 0;
-    if (arg == "-H" || arg == "--host") {
+    if (arg == "-T" || arg == "--token") {
+      if (val.empty()) return usage_error("--token needs a token");
+      o->token = val;
+    } else if (arg == "-H" || arg == "--host") {
       o->host = val;
     } else if (arg == "-p" || arg == "--port") {
       if (!parse_bounded(val, UINT16_MAX, &n) || n == 0) {
@@ -561,6 +649,8 @@ Command find_command(const std::string& name) {
   if (name == "listen") return cmd_listen;
   if (name == "kv") return cmd_kv;
   if (name == "room") return cmd_room;
+  if (name == "auth") return cmd_auth;
+  if (name == "token") return cmd_token;
   return nullptr;
 }
 
@@ -571,6 +661,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   Ctx c;
+  if (const char* t = std::getenv("HAZEL_TOKEN")) c.opt.token = t;
   int first = 0;
   const int early = parse_options(argc, argv, &c.opt, &first);
   if (early >= 0) return early;

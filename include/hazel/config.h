@@ -77,6 +77,18 @@ struct Config {
   // HTTP on those ports: a request head must arrive, and be answered,
   // within this.
   uint32_t http_timeout_ms = 10000;
+  // Token authentication (--auth-secret-file): the file of HMAC-SHA256 keys
+  // (one a line) that sys AUTH tokens are checked against. Empty: none, and
+  // every client may use every service.
+  std::string auth_secret_file;
+  // Requests plus SENDs per second per client (--rate-limit), 0 = no limit;
+  // bursts of up to rate_burst (--rate-burst, 0 = the same as rate_limit).
+  uint32_t rate_limit = 0;
+  uint32_t rate_burst = 0;
+  // A client refused for the rate this long, without a pause of more than
+  // rate_pause_ms between refusals, is closed with GOODBYE LIMIT.
+  uint32_t rate_close_ms = 10000;
+  uint32_t rate_pause_ms = 1000;
 };
 
 }  // namespace hazel

@@ -39,6 +39,13 @@ class Daemon {
   bool mount(Service& service, std::string* err = nullptr);
   void unmount(Service& service);
 
+  // Policies (hazel/policy.h) the caller owns (each must outlive its
+  // place here): asked in the order added before every client request
+  // reaches its service. With Config::auth_secret_file set, the built-in
+  // token policy is added by start(), after any added before it.
+  void add_policy(Policy& policy);
+  void remove_policy(Policy& policy);
+
   // Binds and listens. On failure `err` reads like
   // "bind 0.0.0.0:9000: Address already in use".
   bool start(std::string* err);

@@ -39,7 +39,9 @@ inline constexpr uint32_t kEventRemoteDisconnect =
     1u << static_cast<int>(Event::kRemoteDisconnect);
 
 class Context;
+class Policy;
 class Service;
+struct Identity;
 namespace detail {
 class Core;
 class ServiceTable;
@@ -58,6 +60,10 @@ struct Request {
   // so that no client can invoke them.
   bool from_worker = false;
   uint16_t worker = 0;
+  // Who the client authenticated as with sys AUTH (hazel/policy.h); empty
+  // when it has not, when the server does not authenticate, and in a
+  // request from another worker or another service.
+  std::string_view user;
 };
 
 // The answer to one request. Move-only; complete it exactly once, now or
@@ -223,6 +229,12 @@ struct Stats {
   uint64_t bus_dropped = 0;   // one-way frames not sent: link down or full
   uint64_t bus_refused = 0;   // requests refused: link down or full
   uint64_t bus_links_up = 0;
+  // Policies and rate limits (all 0 when there are none).
+  uint64_t denied = 0;        // requests answered DENIED, SENDs dropped by a policy
+  uint64_t rate_limited = 0;  // requests answered BUSY, SENDs dropped for the rate
+  uint64_t limit_closed = 0;  // clients closed with GOODBYE LIMIT for the rate
+  uint64_t auth_ok = 0;       // sys AUTH accepted
+  uint64_t auth_refused = 0;  // sys AUTH refused
 };
 
 // The daemon as a service sees it. Obtained through Service::ctx() (or
@@ -300,6 +312,28 @@ class Context {
   void forward(uint16_t worker, Reply reply, uint16_t service, uint16_t op,
                std::string_view body);
   Stats stats() const;
+
+  // Policies (hazel/policy.h), asked before each request of a client of
+  // this worker reaches its service. One added through a service's context
+  // is removed when that service is unmounted.
+  void add_policy(Policy& policy);
+  void remove_policy(Policy& policy);
+  // sys AUTH: asks the policies to authenticate `client` with `token`.
+  // Returns the identity now held for the client, or nullptr and `reason`
+  // (DENIED's body). A client that authenticated before keeps its earlier
+  // identity when a new token is refused, and may not change its user.
+  const Identity* authenticate(ClientId client, std::string_view token,
+                               std::string* reason);
+  // The identity a client of this worker authenticated with, or nullptr.
+  const Identity* identity(ClientId client) const;
+  // Charges `units` against the rate limit (--rate-limit) of `client`, for
+  // work a service does on its behalf beyond the request itself: fan-out,
+  // so that one PUBLISH to a room of 10,000 costs more than a PING. Does
+  // nothing for a client of another worker or without a rate limit.
+  void charge(ClientId client, uint32_t units);
+  // Unix time in seconds by the loop's clock (what token expiry uses).
+  int64_t unix_now_s() const;
+
   // Looks a mounted service up by name or id (nullptr if none).
   Service* find_service(std::string_view name) const;
   Service* find_service(uint16_t id) const;

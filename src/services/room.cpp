@@ -164,9 +164,12 @@ class RoomService final : public Service {
       reply.ok(u32_body(local, buf));
       return;
     }
+    // PUBLISH's deliveries on the other workers count against the
+    // publisher's rate too.
+    ClientId payer = op == kPublish ? req.client : 0;
     ask_other_workers(
         ctx(), room::kId, op, req.body, req.client, std::move(reply),
-        [local](Reply& r, std::vector<WorkerAnswer>& answers) {
+        [local, payer, &cx = ctx()](Reply& r, std::vector<WorkerAnswer>& answers) {
           uint32_t total = local;
           for (WorkerAnswer& a : answers) {
             if (a.status == Status::kTimeout)
@@ -177,6 +180,7 @@ class RoomService final : public Service {
             if (a.status == Status::kOk && a.body.size() == 4)
               total += get_u32(reinterpret_cast<const uint8_t*>(a.body.data()));
           }
+          if (payer != 0) cx.charge(payer, total - local);
           uint8_t buf[4];
           r.ok(u32_body(total, buf));
         });
@@ -216,6 +220,8 @@ class RoomService final : public Service {
       delivered = static_cast<uint32_t>(ctx().push_many(
           r->members.data(), r->members.size(), room::kId, kPublish, head_,
           payload));
+      // Fan-out is paid by the publisher (its rate limit, if any).
+      if (!req.from_worker) ctx().charge(req.client, delivered);
     }
     sum_counts(req, reply, kPublish, delivered);
   }

@@ -5,6 +5,7 @@
 //   4 SERVICES  "<id> <name>" lines
 //   5 INFO      "<name> <value>" lines
 //   6 TELL      u64 target id + payload -> PUSH sys/6 to the target
+//   7 AUTH      a token -> user=, expires= lines (hazel/policy.h)
 //
 // With several workers, TELL to a client of another worker is answered by
 // that worker (so NOT_FOUND comes from the one that would hold the client),
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "hazel/daemon.h"
+#include "hazel/policy.h"
 #include "services/builtin.h"
 #include "services/gather.h"
 
@@ -105,6 +107,7 @@ class Sys final : public Service {
       case kServices: list(reply); return;
       case kInfo: info(req, reply); return;
       case kTell: tell(req, reply); return;
+      case kAuth: auth(req, reply); return;
       default:
         reply.error(Status::kNoOp, "sys has no op " + std::to_string(req.op));
     }
@@ -119,7 +122,22 @@ class Sys final : public Service {
     s += "worker=" + std::to_string(ctx().worker_index()) + "\n";
     s += "max_frame=" + std::to_string(ctx().max_frame()) + "\n";
     s += "idle_timeout_ms=" + std::to_string(ctx().idle_timeout_ms()) + "\n";
+    if (!req.user.empty()) s += "user=" + std::string(req.user) + "\n";
     reply.ok(s);
+  }
+
+  void auth(const Request& req, Reply& reply) {
+    std::string why;
+    const Identity* who = req.from_worker
+                              ? nullptr
+                              : ctx().authenticate(req.client, req.body, &why);
+    if (who == nullptr) {
+      if (why.empty()) why = "only a client can authenticate";
+      reply.error(Status::kDenied, why);
+      return;
+    }
+    reply.ok("user=" + who->user + "\nexpires=" + std::to_string(who->expires_s) +
+             "\n");
   }
 
   void resolve(const Request& req, Reply& reply) {
@@ -197,6 +215,11 @@ class Sys final : public Service {
     lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
     lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
     lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
+    lines.add("denied", static_cast<int64_t>(st.denied));
+    lines.add("rate_limited", static_cast<int64_t>(st.rate_limited));
+    lines.add("limit_closed", static_cast<int64_t>(st.limit_closed));
+    lines.add("auth_ok", static_cast<int64_t>(st.auth_ok));
+    lines.add("auth_refused", static_cast<int64_t>(st.auth_refused));
     ctx().collect_info(lines);
     for (const char* key : kRequiredInfo)
       if (!lines.has(key)) lines.add(key, 0);
@@ -217,6 +240,8 @@ class Sys final : public Service {
     }
     auto* p = reinterpret_cast<const uint8_t*>(req.body.data());
     ClientId target = get_u64(p);
+    // The push it makes counts against the sender's rate, on its worker.
+    if (!req.from_worker) ctx().charge(req.client, 1);
     uint16_t owner = ctx().worker_of(target);
     if (owner != ctx().worker_index() && !req.from_worker &&
         owner < ctx().workers()) {

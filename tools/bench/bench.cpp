@@ -183,7 +183,8 @@ void Bench::on_broken(size_t i, const char* what) {
 // ---- requests and accounting ----------------------------------------------------
 
 // The untimed requests a connection needs before the run: the values to GET,
-// room membership, who is where (HELLO), the idle mode's single ping.
+// room membership, who is where (HELLO), the idle mode's single ping; first
+// of all AUTH, with --token.
 void Bench::append_setup(Conn& c) {
   std::string& out = driver_.output(index_of(c));
   auto queue_hazel = [&](uint8_t tag, uint16_t service, uint16_t op,
@@ -198,6 +199,8 @@ void Bench::append_setup(Conn& c) {
   };
   // Keys to GET are SET once: connection i takes key i, i + c, i + 2c, ...
   // (and key i mod keys when there are fewer keys than connections).
+  if (!opt_.token.empty())
+    queue_hazel(kSetupAuth, hazel::sys::kId, hazel::sys::kAuth, opt_.token);
   auto each_key = [&](auto&& set) {
     const size_t i = index_of(c);
     for (size_t k = i % opt_.keys; k < opt_.keys; k += conns_.size()) {

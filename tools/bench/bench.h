@@ -52,6 +52,7 @@ class Bench final : public DriverSink {
     kSetupJoin,   // room JOIN
     kSetupPing,   // idle: the one PING
     kSetupResp,   // any RESP setup command
+    kSetupAuth,   // sys AUTH with --token
   };
 
   struct Conn {

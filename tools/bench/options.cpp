@@ -98,6 +98,8 @@ void print_usage(FILE* out) {
       "  --peer p      tell: local (default) TELLs a connection on the same\n"
       "                worker process, remote one on another worker (HELLO\n"
       "                says which worker each connection is on)\n"
+      "  --token t     sys AUTH with token t on every connection before the\n"
+      "                run (a server with --auth-secret-file)\n"
       "  --server-pid pid\n"
       "                measure the CPU time of this process and all its\n"
       "                descendants over the timed run, and report operations\n"
@@ -130,7 +132,7 @@ Options parse_args(int argc, char** argv) {
     }
     static constexpr std::string_view kValueFlags[] = {
         "-H", "-p",     "-c",     "-d",          "-t",
-        "--warmup", "-s", "-m", "--keys", "--peer", "--server-pid"};
+        "--warmup", "-s", "-m", "--keys", "--peer", "--server-pid", "--token"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
         std::end(kValueFlags)) {
       usage_error("unknown flag %s", argv[i]);
@@ -164,6 +166,9 @@ Options parse_args(int argc, char** argv) {
         usage_error("--peer needs local or remote, got '%s'", value);
       }
       peer_given = true;
+    } else if (flag == "--token") {
+      if (v.empty()) usage_error("--token needs a token");
+      o.token = value;
     } else if (flag == "--server-pid") {
       o.server_pid = static_cast<pid_t>(
           parse_count("--server-pid", value, 1, 0x7fffffff));
@@ -188,6 +193,9 @@ Options parse_args(int argc, char** argv) {
   }
   if (peer_given && o.mode->mode != Mode::kTell) {
     usage_error("--peer is for tell mode");
+  }
+  if (!o.token.empty() && o.mode->wire != Wire::kHazel) {
+    usage_error("--token is for the hazel modes");
   }
   if (o.mode->mode == Mode::kTell && o.connections < 2) {
     usage_error("tell mode needs -c of at least 2: a partner for each");

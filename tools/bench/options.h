@@ -72,6 +72,7 @@ struct Options {
   pid_t server_pid = 0;  // 0: do not measure the server's CPU time
   bool quiet = false;
   bool json = false;
+  std::string token;  // sys AUTH with it on every connection, before the run
 };
 
 Options parse_args(int argc, char** argv);
