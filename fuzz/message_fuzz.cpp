@@ -1,0 +1,160 @@
+// The message module fed an arbitrary byte stream as one client, in process
+// (fuzz/lib/in_process.h): a daemon with the built-in services, the stream
+// written to a socketpair the message module took as an accepted client,
+// the loop settled, then everything torn down.
+//
+// Input: byte 0 says how the stream is cut into writes (0: one write;
+// n: writes of n bytes, the loop settling after each, so frames arrive
+// split anywhere); the rest is the stream.
+//
+// Besides the sanitizers, what the client receives is checked against the
+// contract (docs/PROTOCOL.md), predicted by decoding the stream as the
+// server must:
+//   - every byte the server sends decodes as frames a client may receive;
+//   - each REPLY answers a REQUEST that was sent (same service and session)
+//     and is never INTERNAL; each PUSH comes from a service that pushes;
+//   - every REQUEST before the first bad frame gets its REPLY;
+//   - a bad frame gets GOODBYE PROTOCOL or TOO_LARGE as the codec says,
+//     and no other GOODBYE comes; a GOODBYE is the last frame;
+//   - after the client shuts its side the server closes the connection.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "hazel/builtins.h"
+#include "hazel/frame.h"
+#include "lib/in_process.h"
+
+namespace {
+
+using namespace hazel;
+using fuzz::take_frame;
+
+// Small limits so that the fuzzer reaches them: frames above max_frame,
+// output that backs up until input is paused. max_output leaves room for
+// two whole frames past the pause point, so a client that reads is never
+// cut off as slow.
+constexpr uint32_t kMaxFrame = 1024;
+constexpr size_t kMaxOutput = 8192;
+
+Config fuzz_config() {
+  Config cfg;
+  cfg.max_frame = kMaxFrame;
+  cfg.max_output = kMaxOutput;
+  cfg.log_level = LogLevel::kError;
+  return cfg;
+}
+
+// What the server must do with the stream: the requests it must answer and
+// the GOODBYE it owes, if any.
+struct Prediction {
+  std::multiset<std::pair<uint16_t, uint32_t>> requests;  // (service, session)
+  bool bad_frame = false;
+  Goodbye goodbye = Goodbye::kProtocol;
+};
+
+Prediction predict(const uint8_t* p, size_t n) {
+  Prediction out;
+  size_t off = 0;
+  while (off < n) {
+    Decoded d = decode(p + off, n - off, kMaxFrame, Peer::kServer);
+    if (d.status == DecodeStatus::kError) {
+      out.bad_frame = true;
+      out.goodbye = d.error;
+      break;
+    }
+    if (d.status == DecodeStatus::kNeedMore) break;  // cut short: EOF
+    if (d.header.kind == Kind::kRequest)
+      out.requests.emplace(d.header.service, d.header.session);
+    off += kHeaderSize + d.header.length;
+  }
+  return out;
+}
+
+bool pushes(uint16_t service, uint16_t code) {
+  return (service == sys::kId && code == sys::kTell) ||
+         (service == echo::kId && code == echo::kEcho) ||
+         (service == room::kId && code == room::kPublish);
+}
+
+struct Observed {
+  bool goodbye = false;
+  Goodbye code = Goodbye::kProtocol;
+};
+
+void check_output(std::string& rx, Prediction& want, Observed& seen) {
+  FrameHeader h;
+  std::string body;
+  while (take_frame(rx, kMaxFrame, &h, &body)) {
+    FUZZ_CHECK(!seen.goodbye, "a %s frame after GOODBYE", kind_name(h.kind));
+    switch (h.kind) {
+      case Kind::kReply: {
+        auto it = want.requests.find({h.service, h.session});
+        FUZZ_CHECK(it != want.requests.end(),
+                   "REPLY service %u session %u answers no REQUEST sent",
+                   h.service, h.session);
+        want.requests.erase(it);
+        FUZZ_CHECK(h.code <= static_cast<uint16_t>(Status::kDenied),
+                   "REPLY status %u is not in the contract", h.code);
+        FUZZ_CHECK(h.code != static_cast<uint16_t>(Status::kInternal),
+                   "INTERNAL from service %u: %s", h.service, body.c_str());
+        break;
+      }
+      case Kind::kPush:
+        FUZZ_CHECK(pushes(h.service, h.code), "PUSH %u/%u from nowhere",
+                   h.service, h.code);
+        break;
+      case Kind::kGoodbye:
+        seen.goodbye = true;
+        seen.code = static_cast<Goodbye>(h.code);
+        break;
+      default:
+        FUZZ_CHECK(false, "kind %u", static_cast<unsigned>(h.kind));
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const uint8_t* stream = data + 1;
+  const size_t n = size - 1;
+  // At most a few hundred writes: one byte at a time through a long input
+  // would only make the run slow.
+  size_t chunk = data[0] == 0 ? std::max<size_t>(n, 1)
+                              : std::max<size_t>(data[0], n / 256 + 1);
+
+  Prediction want = predict(stream, n);
+  Observed seen;
+  fuzz::InProcessServer srv(fuzz_config());
+  size_t c = srv.connect();
+  for (size_t off = 0; off < n; off += chunk) {
+    size_t len = std::min(chunk, n - off);
+    srv.send(c, {reinterpret_cast<const char*>(stream + off), len});
+    srv.settle();
+    check_output(srv.received(c), want, seen);
+  }
+  srv.shut_write(c);
+  srv.settle();
+  check_output(srv.received(c), want, seen);
+
+  FUZZ_CHECK(srv.closed_by_server(c),
+             "the server kept the connection after the client shut its side");
+  FUZZ_CHECK(srv.received(c).empty(), "%zu bytes of a cut frame at the end",
+             srv.received(c).size());
+  if (want.bad_frame) {
+    FUZZ_CHECK(seen.goodbye, "no GOODBYE for a bad frame");
+    FUZZ_CHECK(seen.code == want.goodbye, "GOODBYE %s for a bad frame, not %s",
+               goodbye_name(seen.code), goodbye_name(want.goodbye));
+  } else {
+    FUZZ_CHECK(!seen.goodbye, "GOODBYE %s for a good stream",
+               goodbye_name(seen.code));
+  }
+  FUZZ_CHECK(want.requests.empty(), "%zu REQUESTs got no REPLY",
+             want.requests.size());
+  return 0;
+}
