@@ -262,7 +262,15 @@ bool kv_room() {
       step(kr::kJoin, 0, room_sel(2)) + step(kr::kDisconnect, 0) +
       step(kr::kShut, 2) + step(kr::kMembers, 1, room_sel(2)) +
       step(kr::kAdvance, 1, u16s(6000)) + step(kr::kInfo, 1);
+  // Overwrites of a key with a TTL leave stale deadlines behind until kv
+  // rebuilds its heap (more than 1024 of them).
+  std::string ttl_churn;
+  for (int i = 0; i < 5; ++i)
+    ttl_churn += step(kr::kBurst, 0,
+                      u8s(255) + u8s(kr::kKvSet) + key(0) + u8s(0xF0) + value("v"));
+  ttl_churn += step(kr::kAdvance, 1, u16s(kr::kMaxAdvanceMs)) + step(kr::kInfo, 1);
   return seeds("kv_room", {{"kv_basic", kv_basic},
+                           {"ttl_churn", ttl_churn},
                            {"ttl", ttl},
                            {"incr_edges", incr_edges},
                            {"rooms", rooms},
