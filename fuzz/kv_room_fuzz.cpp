@@ -9,8 +9,9 @@
 // and any body, sys INFO, a burst (the same request written up to 256 times
 // at once, so output piles up and input pauses), a SEND instead of a
 // REQUEST, the clock moved forward (TTLs expire, the sweep runs, idle
-// clients are closed), a slot that stops reading (a slow room member), or a
-// slot that disconnects or shuts its side (then reconnects).
+// clients are closed), a slot that stops reading (a slow room member), a
+// slot that disconnects or shuts its side (then reconnects), or the daemon
+// stopping.
 //
 // The model is written from docs/PROTOCOL.md, not from the services: every
 // REPLY must have the status and body it predicts (GET values, TTL expiry
@@ -19,7 +20,7 @@
 // every member must get each PUBLISH as a PUSH with the exact body, INFO's
 // room figures must match, and a client may only be cut off for a reason it
 // gave: GOODBYE SLOW when pushes to it piled up, IDLE when it was silent for
-// the idle timeout.
+// the idle timeout, SHUTDOWN (to every client, last) when the daemon stops.
 #include <algorithm>
 #include <charconv>
 #include <cstddef>
@@ -214,7 +215,8 @@ class Model {
 
   void run(Source& src) {
     for (size_t i = 0; i < kSlots; ++i) reconnect(i);
-    for (size_t step = 0; step < kMaxSteps && !src.empty(); ++step) one_step(src);
+    for (size_t step = 0; step < kMaxSteps && !src.empty() && !stopped_; ++step)
+      one_step(src);
     for (size_t i = 0; i < kSlots; ++i) unstall(i);
     for (size_t i = 0; i < kSlots; ++i) {
       Slot& s = slots_[i];
@@ -292,6 +294,9 @@ class Model {
       case kShut:
         ready(who);
         leave(who, action == kShut);
+        return;
+      case kStop:
+        stop();
         return;
       case kInfo: {
         ready(who);
@@ -588,6 +593,29 @@ class Model {
     after_settle(kSlots);
   }
 
+  // Daemon::stop(): every client gets GOODBYE SHUTDOWN after what it was
+  // due, and is closed.
+  void stop() {
+    for (size_t i = 0; i < kSlots; ++i) unstall(i);
+    srv_.daemon().stop();
+    srv_.settle();
+    for (size_t i = 0; i < kSlots; ++i) {
+      Slot& s = slots_[i];
+      if (!s.live) continue;
+      FUZZ_CHECK(!srv_.daemon().context().client_exists(s.id),
+                 "slot %zu still there after stop()", i);
+      s.live = false;
+      s.cut = true;
+      s.may_close = {Goodbye::kShutdown};
+      check_stream(i);
+      FUZZ_CHECK(s.goodbye_seen, "slot %zu: no GOODBYE SHUTDOWN", i);
+      FUZZ_CHECK(srv_.closed_by_server(s.conn),
+                 "slot %zu: still connected after its GOODBYE SHUTDOWN", i);
+    }
+    rooms_.clear();
+    stopped_ = true;
+  }
+
   // ---- checks after the loop settled ----
 
   // `writer`: the slot that sent this step (kSlots: none); `burst`: the
@@ -729,6 +757,7 @@ class Model {
   std::map<std::string, std::set<size_t>> rooms_;  // name -> member slots
   std::deque<Burst> bursts_;
   uint32_t session_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace

@@ -249,7 +249,7 @@ bool kv_room() {
       step(kr::kPublish, 2, room_sel(0) + value("to r0")) +
       step(kr::kPublish, 0, room_sel(0) + value("mine too")) +
       step(kr::kMembers, 1, room_sel(0)) + step(kr::kLeave, 0, room_sel(0)) +
-      step(kr::kLeave, 0, room_sel(0)) + step(kr::kInfo, 1);
+      step(kr::kLeave, 0, room_sel(0)) + step(kr::kInfo, 1) + step(kr::kStop, 0);
   std::string slow_member =
       step(kr::kJoin, 1, room_sel(0)) + step(kr::kStall, 1) +
       step(kr::kBurst, 0,

@@ -12,6 +12,8 @@
 //                            follows, else the op is bits 2..4), u16 body
 //                            length (mod max_frame + 1), the body
 //   kInfo, kStall, kDisconnect, kShut   nothing
+//   kStop                    nothing: the daemon is stopped (every client
+//                            gets GOODBYE SHUTDOWN) and the program ends
 //   kBurst                   u8 copies - 1, u8 request action (mod
 //                            kRequests + 1), its operands
 //   kOneWay                  u8 request action, its operands (sent as SEND)
@@ -39,7 +41,7 @@ namespace hazel::fuzz::kv_room {
 enum Action : uint8_t {
   kKvGet, kKvSet, kKvDel, kKvIncr, kJoin, kLeave, kPublish, kMembers, kRaw,
   kRequests = kRaw,  // actions up to here build one request
-  kInfo, kBurst, kOneWay, kAdvance, kStall, kDisconnect, kShut,
+  kInfo, kBurst, kOneWay, kAdvance, kStall, kDisconnect, kShut, kStop,
   kActions
 };
 
