@@ -34,6 +34,7 @@
 
 #include "hazel/builtins.h"
 #include "hazel/frame.h"
+#include "lib/bytes.h"
 #include "lib/in_process.h"
 #include "lib/kv_room_program.h"
 
@@ -41,6 +42,9 @@ namespace {
 
 using namespace hazel;
 using fuzz::take_frame;
+using fuzz::u16s;
+using fuzz::u32s;
+using fuzz::u64s;
 using namespace fuzz::kv_room;
 
 constexpr uint32_t kMaxFrame = 2048;
@@ -96,22 +100,6 @@ class Source {
   const uint8_t* p_;
   size_t n_;
 };
-
-std::string u16_bytes(uint16_t v) {
-  std::string s;
-  append_u16(s, v);
-  return s;
-}
-std::string u32_bytes(uint32_t v) {
-  std::string s;
-  append_u32(s, v);
-  return s;
-}
-std::string u64_bytes(uint64_t v) {
-  std::string s;
-  append_u64(s, v);
-  return s;
-}
 
 // ---- the steps' material ---------------------------------------------------
 
@@ -336,15 +324,15 @@ class Model {
         std::string key = pick_key(src);
         uint32_t ttl = pick_ttl(src);
         r = {kv::kId, kv::kSet,
-             u16_bytes(static_cast<uint16_t>(key.size())) + key +
-                 u32_bytes(ttl) + pick_value(src)};
+             u16s(static_cast<uint16_t>(key.size())) + key +
+                 u32s(ttl) + pick_value(src)};
         break;
       }
       case kKvIncr: {
         std::string key = pick_key(src);
         r = {kv::kId, kv::kIncr,
-             u16_bytes(static_cast<uint16_t>(key.size())) + key +
-                 u64_bytes(static_cast<uint64_t>(pick_delta(src)))};
+             u16s(static_cast<uint16_t>(key.size())) + key +
+                 u64s(static_cast<uint64_t>(pick_delta(src)))};
         break;
       }
       case kJoin:
@@ -499,7 +487,7 @@ class Model {
         std::set<size_t>& m = rooms_[b];
         m.insert(who);
         return reply(room::kId, Status::kOk,
-                     u32_bytes(static_cast<uint32_t>(m.size())));
+                     u32s(static_cast<uint32_t>(m.size())));
       }
       case room::kLeave: {
         if (!valid_room(b)) return reply(room::kId, Status::kBadRequest);
@@ -521,7 +509,7 @@ class Model {
         Burst& burst = bursts_.back();
         auto it = rooms_.find(name);
         if (it != rooms_.end()) {
-          std::string push = b.substr(0, 1 + nlen) + u64_bytes(me) + payload;
+          std::string push = b.substr(0, 1 + nlen) + u64s(me) + payload;
           for (size_t m : it->second) {
             Expect e;
             e.kind = Kind::kPush;
@@ -549,7 +537,7 @@ class Model {
           for (size_t m : it->second) ids.push_back(slots_[m].id);
         std::sort(ids.begin(), ids.end());
         std::string out;
-        for (ClientId id : ids) out += u64_bytes(id);
+        for (ClientId id : ids) out += u64s(id);
         Expect e = reply(room::kId, Status::kOk, out);
         e.how = Expect::Body::kIds;
         return e;
@@ -698,7 +686,7 @@ class Model {
           ids.push_back(get_u64(reinterpret_cast<const uint8_t*>(body.data()) + k));
         std::sort(ids.begin(), ids.end());
         std::string sorted;
-        for (ClientId id : ids) sorted += u64_bytes(id);
+        for (ClientId id : ids) sorted += u64s(id);
         FUZZ_CHECK(sorted == e.body, "MEMBERS: %zu ids, want %zu", ids.size(),
                    e.body.size() / 8);
         break;

@@ -18,12 +18,17 @@
 #include "bench/resp.h"
 #include "hazel/builtins.h"
 #include "hazel/frame.h"
+#include "lib/bytes.h"
 #include "lib/kv_room_program.h"
 
 namespace {
 
 using namespace hazel;
 namespace kr = hazel::fuzz::kv_room;
+using fuzz::u16s;
+using fuzz::u32s;
+using fuzz::u64s;
+using fuzz::u8s;
 
 std::string dir_;
 
@@ -68,23 +73,6 @@ bool dict(const char* target,
     out += "\"\n";
   }
   return write_file(dir_ + "/" + target + ".dict", out);
-}
-
-std::string u8s(uint8_t v) { return std::string(1, static_cast<char>(v)); }
-std::string u16s(uint16_t v) {
-  std::string s;
-  append_u16(s, v);
-  return s;
-}
-std::string u32s(uint32_t v) {
-  std::string s;
-  append_u32(s, v);
-  return s;
-}
-std::string u64s(uint64_t v) {
-  std::string s;
-  append_u64(s, v);
-  return s;
 }
 
 std::string frame(Kind k, uint16_t service, uint16_t code, uint32_t session,
@@ -238,6 +226,11 @@ bool kv_room() {
   std::string ttl = step(kr::kKvSet, 0, key(2) + ttl_ms(10) + value("soon")) +
                     step(kr::kKvGet, 0, key(2)) + step(kr::kAdvance, 0, u16s(20)) +
                     step(kr::kKvGet, 1, key(2)) + step(kr::kInfo, 2);
+  // INCR keeps the key's TTL; after it the key still expires.
+  std::string incr_ttl =
+      step(kr::kKvSet, 0, key(5) + u8s(0xF0) + decimal(41)) +
+      step(kr::kKvIncr, 1, key(5) + delta(1)) + step(kr::kKvGet, 2, key(5)) +
+      step(kr::kAdvance, 0, u16s(1000)) + step(kr::kKvGet, 0, key(5));
   std::string incr_edges =
       step(kr::kKvSet, 0, key(3) + kNoTtl + decimal(INT64_MAX)) +
       step(kr::kKvIncr, 0, key(3) + delta(1)) +
@@ -273,6 +266,7 @@ bool kv_room() {
                            {"ttl_churn", ttl_churn},
                            {"ttl", ttl},
                            {"incr_edges", incr_edges},
+                           {"incr_ttl", incr_ttl},
                            {"rooms", rooms},
                            {"slow_member", slow_member},
                            {"leaving", leaving}}) &&
