@@ -159,12 +159,21 @@ bool codec() {
          dict("codec", header_tokens());
 }
 
-// ---- message: u8 write size (0: one write), then the stream ------------------
+// ---- message: u8 write size (0: one write; | 0x80: a slow client), stream ---
 
 bool message() {
   auto stream = [](uint8_t chunk, std::string s) { return u8s(chunk) + s; };
   std::string hellos;
   for (uint32_t i = 0; i < 200; ++i) hellos += req(sys::kId, sys::kHello, i);
+  // Long enough that a slow client's socket fills and the server's output
+  // ring holds bytes across turns while more requests arrive.
+  std::string more_hellos;
+  for (uint32_t i = 0; i < 900; ++i) more_hellos += req(sys::kId, sys::kHello, i);
+  // Frames straddling every write, so the input ring never empties and
+  // its contents wrap around its end.
+  std::string echoes;
+  for (uint32_t i = 0; i < 60; ++i)
+    echoes += req(echo::kId, echo::kEcho, i, std::string(84, static_cast<char>('a' + i % 26)));
   std::string kvs = req(kv::kId, kv::kSet, 1, keyed("k", u32s(0) + "v")) +
                     req(kv::kId, kv::kGet, 2, "k") +
                     req(kv::kId, kv::kIncr, 3, keyed("n", u64s(5))) +
@@ -194,7 +203,9 @@ bool message() {
                                        header_only(Kind::kRequest, 2000))},
            {"cut_short", stream(0, req(echo::kId, echo::kEcho, 1, "abcdef")
                                        .substr(0, 19))},
-           {"many_hellos", stream(0, hellos)}}))
+           {"many_hellos", stream(0, hellos)},
+           {"ring_wrap", stream(113, echoes)},
+           {"slow_client", stream(0x80 | 127, more_hellos)}}))
     return false;
   return dict("message", header_tokens());
 }

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -85,10 +86,23 @@ void InProcessServer::close(size_t i) {
 
 void InProcessServer::set_reading(size_t i, bool on) { clients_[i].reading = on; }
 
+void InProcessServer::set_read_limit(size_t i, size_t bytes) {
+  clients_[i].read_limit = bytes;
+}
+
+void InProcessServer::set_write_limit(size_t i, size_t bytes) {
+  clients_[i].write_limit = bytes;
+}
+
 size_t InProcessServer::write_some(End& p) {
   size_t moved = 0;
   while (p.fd >= 0 && p.tx_off < p.tx.size()) {
-    ssize_t n = ::send(p.fd, p.tx.data() + p.tx_off, p.tx.size() - p.tx_off,
+    size_t want = p.tx.size() - p.tx_off;
+    if (p.write_limit > 0) {
+      if (moved >= p.write_limit) break;
+      want = std::min(want, p.write_limit - moved);
+    }
+    ssize_t n = ::send(p.fd, p.tx.data() + p.tx_off, want,
                        MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -117,7 +131,12 @@ size_t InProcessServer::read_some(End& p) {
   size_t moved = 0;
   char buf[16384];
   while (p.fd >= 0 && p.reading && !p.eof) {
-    ssize_t n = ::recv(p.fd, buf, sizeof buf, MSG_DONTWAIT);
+    size_t want = sizeof buf;
+    if (p.read_limit > 0) {
+      if (moved >= p.read_limit) break;
+      want = std::min(want, p.read_limit - moved);
+    }
+    ssize_t n = ::recv(p.fd, buf, want, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

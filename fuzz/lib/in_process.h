@@ -57,6 +57,12 @@ class InProcessServer {
   void close(size_t i);
   // A client that stops reading (and lets the server's output pile up).
   void set_reading(size_t i, bool on);
+  // A client that reads at most `bytes` per turn (0: all there is), so the
+  // server's writes come back partial and its output backs up.
+  void set_read_limit(size_t i, size_t bytes);
+  // A client that writes at most `bytes` per turn (0: all the socket
+  // takes), so its input keeps arriving while its output is pending.
+  void set_write_limit(size_t i, size_t bytes);
 
   // Turns until nothing moves (no byte written or read, no event) twice in
   // a row. A loop that never goes quiet is a finding.
@@ -83,6 +89,8 @@ class InProcessServer {
     std::string rx;      // received, not yet taken
     bool shut_pending = false;
     bool reading = true;
+    size_t read_limit = 0;
+    size_t write_limit = 0;
     bool eof = false;
   };
   size_t write_some(End& p);
