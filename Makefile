@@ -260,7 +260,8 @@ FUZZ_NAMES   := $(FUZZ_SRCS:fuzz/%_fuzz.cpp=%)
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(BF)/bin/%_fuzz)
 FUZZ_HELPERS := $(sort $(wildcard fuzz/lib/*.cpp))
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(BF)/obj/%.o) $(BENCH_SRCS:%.cpp=$(BF)/obj/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(BF)/obj/%.o) $(BENCH_SRCS:%.cpp=$(BF)/obj/%.o) \
+                 $(BF)/obj/gen/web_assets.o
 FUZZ_HELPER_OBJS := $(FUZZ_HELPERS:%.cpp=$(BF)/obj/%.o)
 
 .PHONY: fuzz fuzz-build fuzz-toolchain fuzz-corpus
@@ -292,6 +293,11 @@ fuzz-toolchain:
 $(FUZZ_LIB_OBJS) $(FUZZ_HELPER_OBJS) $(FUZZ_SRCS:%.cpp=$(BF)/obj/%.o): | fuzz-toolchain
 
 $(BF)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX-FUZ,$<)
+	$(Q)$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_CXXFLAGS) -c -o $@ $<
+
+$(BF)/obj/gen/web_assets.o: build/gen/web_assets.cpp
 	@mkdir -p $(dir $@)
 	$(call say,CXX-FUZ,$<)
 	$(Q)$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_CXXFLAGS) -c -o $@ $<

@@ -11,8 +11,8 @@ Admin::Admin(Loop& loop, const Config& cfg, AdminSink& sink)
     : sink_(sink), http_(loop, *this, cfg.http_timeout_ms) {}
 
 void Admin::on_request(HttpServer& server, uint64_t conn, const http::Request& req) {
-  constexpr std::string_view kText = "text/plain; charset=utf-8";
-  constexpr std::string_view kNoCache = "Cache-Control: no-store\r\n";
+  static constexpr std::string_view kText = "text/plain; charset=utf-8";
+  static constexpr std::string_view kNoCache = "Cache-Control: no-store\r\n";
   bool head = req.method == "HEAD";
   bool known = req.path == "/metrics" || req.path == "/healthz";
   if (!known) {

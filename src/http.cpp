@@ -23,8 +23,8 @@ bool is_tchar(unsigned char c) {
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
-  for (unsigned char c : s)
-    if (!is_tchar(c)) return false;
+  for (char ch : s)
+    if (!is_tchar(static_cast<unsigned char>(ch))) return false;
   return true;
 }
 
@@ -69,7 +69,8 @@ bool valid_target(std::string_view t) {
 // uri-host [ ":" port ], loosely: the characters a reg-name, an IP literal
 // and a port may use.
 bool valid_host(std::string_view h) {
-  for (unsigned char c : h) {
+  for (char ch : h) {
+    auto c = static_cast<unsigned char>(ch);
     if (is_target_char(c) && c != '/' && c != '?' && c != '@') continue;
     if (c == '[' || c == ']' || c == '%') continue;
     return false;
