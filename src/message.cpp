@@ -1,6 +1,7 @@
 #include "message.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -191,6 +192,28 @@ void Message::on_client_io(Client& c, uint32_t events) {
   drain_events();
 }
 
+// One read(v) for a client: the bytes read (> 0; every byte counts as
+// activity), 0 when there is nothing more now, -1 when the client is done
+// (the peer closed or the connection failed: dealt with here).
+ssize_t Message::read_some(Client& c, const struct iovec* iov, int cnt) {
+  for (;;) {
+    ssize_t n = cnt == 1 ? read(c.fd(), iov[0].iov_base, iov[0].iov_len)
+                         : readv(c.fd(), iov, cnt);
+    if (n > 0) {
+      c.last_active_ms = loop_.now_ms();
+      return n;
+    }
+    if (n == 0) {
+      on_input_closed(c);
+      return -1;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    close_now(c, "connection reset");
+    return -1;
+  }
+}
+
 // One read per pass: the bytes still missing from a frame cut short go
 // straight into its array (sized for it, see InputBuffer), whatever follows
 // into the shared read buffer, where whole frames are handled in place.
@@ -216,19 +239,9 @@ void Message::read_input(Client& c) {
     bool past_frame = in.size() + to_frame == c.frame_total;
     if (c.frame_total == 0 || past_frame) iov[cnt++] = {rb, lead};
     size_t asked = to_frame + (cnt == 2 || to_frame == 0 ? lead : 0);
-    ssize_t n = cnt == 1 ? read(c.fd(), iov[0].iov_base, iov[0].iov_len)
-                         : readv(c.fd(), iov, cnt);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      close_now(c, "connection reset");
-      return;
-    }
-    if (n == 0) {
-      on_input_closed(c);
-      return;
-    }
-    c.last_active_ms = loop_.now_ms();
+    ssize_t n = read_some(c, iov, cnt);
+    if (n < 0) return;  // closed
+    if (n == 0) break;  // nothing more now
     size_t got = static_cast<size_t>(n);
     share -= std::min(share, got);
     if (to_frame > 0) {
@@ -342,14 +355,22 @@ bool Message::admit_input(Client& c, size_t total) {
         big_since = since;
       }
     }
-    size_t before = mem_.input;
-    limit(*big, "input memory limit reached");
-    if (big == &c || mem_.input >= before) {
-      if (big != &c) limit(c, "input memory limit reached");
+    if (!make_room(c, *big, mem_.input, &Message::limit,
+                   "input memory limit reached"))
       return false;
-    }
   }
   return true;
+}
+
+bool Message::make_room(Client& c, Client& big, const size_t& total,
+                        void (Message::*cut)(Client&, std::string_view),
+                        std::string_view why) {
+  size_t before = total;
+  (this->*cut)(big, why);
+  if (&big != &c && total < before) return true;
+  // It was `c` itself, or cutting freed nothing: `c` goes.
+  if (&big != &c) (this->*cut)(c, why);
+  return false;
 }
 
 void Message::limit(Client& c, std::string_view why) {
@@ -376,18 +397,9 @@ void Message::read_ws(Client& c) {
   uint8_t* rb = rbuf_.get() + kHeaderSize;
   size_t share = kReadShare;
   while (!c.paused && c.state() == Client::State::kOpen) {
-    ssize_t n = read(c.fd(), rb, kReadBufferSize);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      close_now(c, "connection reset");
-      return;
-    }
-    if (n == 0) {
-      on_input_closed(c);
-      return;
-    }
-    c.last_active_ms = loop_.now_ms();
+    struct iovec iov = {rb, kReadBufferSize};
+    ssize_t n = read_some(c, &iov, 1);
+    if (n <= 0) return;
     ws_feed(c, rb, static_cast<size_t>(n));
     size_t got = static_cast<size_t>(n);
     share -= std::min(share, got);
@@ -725,12 +737,9 @@ bool Message::admit_output(Client& c, size_t n) {
     Client* big = &c;
     for (Client* h = holders_; h != nullptr; h = h->holder_next)
       if (h->pending_output() > big->pending_output()) big = h;
-    size_t before = mem_.output;
-    cut_slow(*big, "server output memory limit reached");
-    if (big == &c || mem_.output >= before) {
-      if (big != &c) cut_slow(c, "server output memory limit reached");
+    if (!make_room(c, *big, mem_.output, &Message::cut_slow,
+                   "server output memory limit reached"))
       return false;
-    }
   }
   return true;
 }

@@ -118,6 +118,7 @@ class Message final : public GatewaySink, public UpgradeSink {
 
  private:
   void accept_client(int fd, bool ws, std::string_view leftover);
+  ssize_t read_some(Client& c, const struct iovec* iov, int cnt);
   void read_input(Client& c);
   void read_ws(Client& c);
   void ws_feed(Client& c, uint8_t* p, size_t n);
@@ -129,6 +130,11 @@ class Message final : public GatewaySink, public UpgradeSink {
   bool process_input(Client& c);
   bool admit_input(Client& c, size_t total);
   bool admit_output(Client& c, size_t n);
+  // Cuts `big` (with `cut`) to bring `total` down for `c`; false if `big`
+  // is `c` or cutting freed nothing (then `c` is cut too).
+  bool make_room(Client& c, Client& big, const size_t& total,
+                 void (Message::*cut)(Client&, std::string_view),
+                 std::string_view why);
   void limit(Client& c, std::string_view why);
   void cut_slow(Client& c, std::string_view why);
   void drop_input(Client& c);

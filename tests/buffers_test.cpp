@@ -26,6 +26,17 @@ std::string payload(size_t n, uint8_t seed) {
   return s;
 }
 
+// A client with a small receive buffer, so the kernel soon stops taking
+// what the server writes to it.
+std::unique_ptr<BlockingClient> connect_small_window(uint16_t port) {
+  auto c = std::make_unique<BlockingClient>();
+  std::string err;
+  EXPECT_TRUE(c->connect("127.0.0.1", port, &err)) << err;
+  int small = 4096;
+  setsockopt(c->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  return c;
+}
+
 std::string echo_request(uint32_t session, std::string_view body) {
   return request(echo::kId, echo::kEcho, session, body);
 }
@@ -188,13 +199,7 @@ TEST_F(Buffers, OutputBudgetCutsTheSubscriberWithTheMostPendingOutput) {
   start_server(cfg);
   // A member that never reads, with a small receive buffer so the kernel
   // cannot take what piles up for it.
-  auto stuck = std::make_unique<BlockingClient>();
-  {
-    std::string err;
-    ASSERT_TRUE(stuck->connect("127.0.0.1", server().port(), &err)) << err;
-    int small = 4096;
-    setsockopt(stuck->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  }
+  auto stuck = connect_small_window(server().port());
   auto reader = connect();
   auto publisher = connect();
   Frame r;
@@ -252,11 +257,8 @@ TEST_F(Buffers, ClientsStillClosingCountAgainstMaxClients) {
   // A client cut for not reading (its requests wait on output it has not
   // taken for the idle timeout) lingers: its GOODBYE cannot be written.
   // With it and one open client, a third connection is refused FULL.
-  auto stuck = std::make_unique<BlockingClient>();
+  auto stuck = connect_small_window(server().port());
   std::string err;
-  ASSERT_TRUE(stuck->connect("127.0.0.1", server().port(), &err)) << err;
-  int small = 4096;
-  setsockopt(stuck->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   auto open = connect();
   // Far more replies than the kernel's socket buffers can hold.
   std::string wire = echo_request(1, payload(kDefaultMaxFrame, 6));
