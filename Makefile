@@ -46,8 +46,8 @@ EX_SRCS   := $(sort $(wildcard examples/*.cpp))
 B  := build/release
 BA := build/asan
 
-LIB_OBJS    := $(LIB_SRCS:%.cpp=$(B)/%.o)
-LIB_OBJS_A  := $(LIB_SRCS:%.cpp=$(BA)/%.o)
+LIB_OBJS    := $(LIB_SRCS:%.cpp=$(B)/%.o) $(B)/gen/web_assets.o
+LIB_OBJS_A  := $(LIB_SRCS:%.cpp=$(BA)/%.o) $(BA)/gen/web_assets.o
 BENCH_OBJS  := $(BENCH_SRCS:%.cpp=$(B)/%.o)
 BENCH_OBJS_A := $(BENCH_SRCS:%.cpp=$(BA)/%.o)
 TEST_OBJS   := $(TEST_SRCS:%.cpp=$(B)/%.o)
@@ -141,6 +141,23 @@ $(TEST_OBJS): $(B)/tests/gtest_pch.h.gch
 $(TEST_OBJS): PCH = -include $(B)/tests/gtest_pch.h
 $(TEST_OBJS_A): $(BA)/tests/gtest_pch.h.gch
 $(TEST_OBJS_A): PCH = -include $(BA)/tests/gtest_pch.h
+
+# The chat page and the JavaScript client that the WebSocket port serves
+# are compiled in from their own files (the one source of truth):
+# tools/embed.sh turns them into a C++ source.
+WEB_ASSETS := web/index.html clients/js/hazel.js
+build/gen/web_assets.cpp: $(WEB_ASSETS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(call say,EMBED,$@)
+	$(Q)sh tools/embed.sh $(WEB_ASSETS) >$@.tmp && mv $@.tmp $@
+$(B)/gen/web_assets.o: build/gen/web_assets.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+$(BA)/gen/web_assets.o: build/gen/web_assets.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX-SAN,$<)
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXSTD) $(SAN_OPT) $(WARN) $(SAN) -c -o $@ $<
 
 # Objects are kept, not removed as intermediates after the link.
 .SECONDARY:

@@ -249,6 +249,10 @@ scenarios=(
   "get-50x16|kv GET, 50 x 16|kv-get 50 16|resp-get 50 16|-"
   "set-50x16|kv SET, 50 x 16|kv-set 50 16|resp-set 50 16|-"
   "pub-50x16|publish to 50 members, depth 16 (deliveries/s)|publish 50 16|resp-publish 50 16|-"
+  "echo-32|echo 32 B, 50 x 16|echo 50 16 -s 32|resp-echo 50 16 -s 32|raw 50 16 -s 32"
+  "echo-1k|echo 1 KiB, 50 x 16|echo 50 16 -s 1024|resp-echo 50 16 -s 1024|raw 50 16 -s 1024"
+  "echo-16k|echo 16 KiB, 50 x 4|echo 50 4 -s 16384|resp-echo 50 4 -s 16384|raw 50 4 -s 16384"
+  "echo-64k|echo 64 KiB, 50 x 4|echo 50 4 -s 65536|resp-echo 50 4 -s 65536|raw 50 4 -s 65536"
 )
 
 # Worker scenarios: key | label | server mode connections depth [flags]
@@ -334,6 +338,41 @@ for (( round = 1; round <= rounds; round++ )); do
   gen=("${client_cpu[@]}")
 done
 
+# ---- slow loris -----------------------------------------------------------------
+
+# A fresh hazel with its default memory budgets under loris_conns connections
+# that each announce a max_frame body and trickle it (hazel-bench -m loris),
+# while one honest connection does echo round trips; the server's RSS is read
+# every 100 ms. Not pinned: the attack, the honest client and the server need
+# the CPUs between them.
+loris_conns=1000 loris_secs=$(( quick ? 4 : 10 ))
+(( $(ulimit -n) >= loris_conns + 100 )) || loris_conns=$(( $(ulimit -n) - 100 ))
+launch=()
+start_server loris ./hazel -p @PORT@ -b 127.0.0.1 --log-level warn --max-clients 20000
+launch=("${server_cpu[@]}")
+loris_budget=$(./hazel --help | sed -n 's/.*most gets GOODBYE LIMIT (default \([0-9]*\)).*/\1/p')
+echo "  loris       hazel  $loris_conns connections x 1 MiB, ${loris_secs} s" >&2
+"$bench" -p "${PORT[loris]}" -m loris -c "$loris_conns" -s 1048576 \
+  -t "$loris_secs" --warmup 0 --json >"$logdir/loris.json" 2>"$logdir/loris.err" &
+loris_pid=$!
+started+=("$loris_pid")
+sleep 1
+honest=$("$bench" -p "${PORT[loris]}" -m echo -c 1 -d 1 -t $(( loris_secs - 2 )) \
+           --warmup 0.2 -q --json 2>>"$logdir/loris.err" &
+         hpid=$!
+         peak=0
+         while kill -0 "$hpid" 2>/dev/null; do
+           r=$(vmrss_kb "${PID[loris]}")
+           (( r > peak )) && peak=$r
+           sleep 0.1
+         done
+         wait "$hpid" >/dev/null; echo "peak_kb=$peak")
+wait "$loris_pid" || echo "loris: hazel-bench failed, see $logdir/loris.err" >>"$failfile"
+loris_json=$(cat "$logdir/loris.json" 2>/dev/null || true)
+honest_json=$(sed -n '/^{/p' <<<"$honest")
+loris_peak_kb=$(sed -n 's/^peak_kb=//p' <<<"$honest")
+[[ -n $honest_json ]] || echo "loris: the honest client failed, see $logdir/loris.err" >>"$failfile"
+
 # ---- report --------------------------------------------------------------------
 
 fmt_count() {
@@ -353,6 +392,7 @@ fmt_cpu_per_op() {
   awk -v v="$1" 'BEGIN { if (v == "" || v == 0) print "-"; else printf "%.2f us\n", 1e6 / v }'
 }
 fmt_us() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.0f us\n", v }'; }
+fmt_mib() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.1f MiB\n", v / 1048576 }'; }
 fmt_kib() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.1f KiB\n", v / 1024 }'; }
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN {
@@ -370,7 +410,7 @@ fi
   echo
   echo "- machine: $(nproc) CPUs (${cpu_model:-unknown}), Linux $(uname -r); $pinning"
   echo "- servers: $(./hazel --version), $redis_version, bench/raw_echo"
-  echo "- method: closed loop, 16-byte payloads, every reply checked;" \
+  echo "- method: closed loop, 16-byte payloads unless the row says, every reply checked;" \
        "median of $rounds round(s) of $secs s after $warmup s warmup, servers interleaved"
   echo
   echo "| scenario | hazel | per CPU-s | redis | per CPU-s | raw | per CPU-s | hazel/redis | hazel/raw | p99 hazel | p99 redis | p99 raw |"
@@ -456,6 +496,18 @@ fi
          "${WORKERS[pub-w2]:--}; TELL connections per worker:" \
          "${WORKERS[tell-local]:--}."
   fi
+  echo
+  echo "Slow loris: $loris_conns connections each announcing a 1048576-byte frame and"
+  echo "trickling it (a hundredth every 100 ms, never the last byte), reopened when"
+  echo "closed, for $loris_secs s against hazel with its default budgets"
+  echo "(--max-input-memory $loris_budget); meanwhile one honest connection echoes"
+  echo "16 bytes, depth 1:"
+  echo
+  echo "| peak hazel RSS | budget + 64 MiB | honest echo rate | honest p50 | honest p99 | attack closed (GOODBYE LIMIT) |"
+  echo "|--:|--:|--:|--:|--:|--:|"
+  echo "| $(fmt_mib "$(( ${loris_peak_kb:-0} * 1024 ))") | $(fmt_mib "$(( ${loris_budget:-0} + 67108864 ))")" \
+       "| $(fmt_rate "$(json_field "$honest_json" rate)") | $(fmt_us "$(json_field "$honest_json" p50_us)")" \
+       "| $(fmt_us "$(json_field "$honest_json" p99_us)") | $(json_field "$loris_json" goodbye_limit) |"
   if [[ -s $failfile ]]; then
     echo
     echo "Failed runs (no figure in the table):"

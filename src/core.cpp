@@ -9,8 +9,10 @@
 #include <utility>
 
 #include "client_id.h"
+#include "hazel/builtins.h"
 #include "hazel/daemon.h"
 #include "log.h"
+#include "ws_gateway.h"
 
 namespace hazel::detail {
 
@@ -196,7 +198,8 @@ void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
 // ---- calls between services --------------------------------------------------
 
 void Core::call(Service* caller, uint16_t service, uint16_t op,
-                std::string_view body, uint32_t timeout_ms, CallCallback done) {
+                std::string_view body, uint32_t timeout_ms, CallCallback done,
+                bool as_peer) {
   if (sessions.live() >= sessions.cap()) {
     if (done) done(Status::kBusy, "too many pending sessions");
     return;
@@ -208,12 +211,17 @@ void Core::call(Service* caller, uint16_t service, uint16_t op,
                       "no service " + std::to_string(service));
     return;
   }
-  sessions.arm(h, timeout_ms ? timeout_ms : cfg.request_timeout_ms);
   Request req;
   req.service = service;
   req.op = op;
   req.body = body;
+  req.from_worker = as_peer;
+  req.worker = cfg.worker_index;
   guarded("on_request", [&] { callee->on_request(req, sessions.reply(h, 0)); });
+  // As for a client's request: a deadline only if it was not answered at
+  // once (nor counted in sessions_pending).
+  if (sessions.pending(h))
+    sessions.arm(h, timeout_ms ? timeout_ms : cfg.request_timeout_ms);
 }
 
 void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
@@ -319,6 +327,32 @@ void Core::on_link(uint16_t worker, bool up) {
     start_accepting();
 }
 
+// ---- the admin port ----------------------------------------------------------
+
+void Core::gather_info(InfoDone done) {
+  struct Gather {
+    InfoDone done;
+    std::vector<metrics::WorkerInfo> infos;
+    size_t waiting = 0;
+  };
+  auto g = std::make_shared<Gather>();
+  g->done = std::move(done);
+  std::vector<uint16_t> others;
+  for (uint16_t w = 0; w < cfg.workers; ++w)
+    if (w != cfg.worker_index && bus.up(w)) others.push_back(w);
+  g->waiting = others.size() + 1;
+  auto answer = [g](uint16_t w) {
+    return [g, w](Status st, std::string_view body) {
+      g->infos.push_back({w, st == Status::kOk, std::string(body)});
+      if (--g->waiting == 0) g->done(g->infos);
+    };
+  };
+  // Each worker's own figures: this one's as another worker would ask.
+  for (uint16_t w : others)
+    call_worker(nullptr, w, sys::kId, sys::kInfo, {}, 0, answer(w), 0);
+  call(nullptr, sys::kId, sys::kInfo, {}, 0, answer(cfg.worker_index), true);
+}
+
 // ---- timers ------------------------------------------------------------------
 
 void Core::on_service_timer(TimerNode* n) {
@@ -359,12 +393,16 @@ Stats Core::stats() const {
   s.uptime_s = (loop.now_ms() - started_ms_) / 1000;
   s.clients = message.clients();
   s.clients_total = message.clients_total();
+  s.clients_ws = message.clients_ws();
   s.frames_in = message.frames_in();
   s.frames_out = message.frames_out();
   s.sessions_pending = sessions.armed();
   s.sessions_timed_out = sessions.timed_out();
   s.replies_dropped = sessions.dropped();
   s.sends_dropped = message.sends_dropped() + sessions.send_errors();
+  s.input_bytes = message.input_bytes();
+  s.output_bytes = message.output_bytes();
+  s.clients_limited = message.clients_limited();
   const BusStats& b = bus.stats();
   s.bus_frames_in = b.frames_in;
   s.bus_frames_out = b.frames_out;
@@ -373,7 +411,7 @@ Stats Core::stats() const {
   s.bus_links_up = bus.links_up();
   s.denied = gate.denied();
   s.rate_limited = gate.rate_limited();
-  s.limit_closed = gate.limit_closed();
+  s.rate_closed = gate.rate_closed();
   s.auth_ok = gate.auth_ok();
   s.auth_refused = gate.auth_refused();
   // A SEND the gate stopped is a dropped SEND like any other.
@@ -404,6 +442,7 @@ bool Core::start(std::string* err) {
   } else if (!gateway.listen(cfg.bind, cfg.port, cfg.reuse_port, err)) {
     return false;
   }
+  if (!open_http_ports(err)) return false;
   // Tell the other workers which events about their clients we want.
   uint32_t mask = 0;
   services.for_each([&](Service& s) { mask |= s.events(); });
@@ -428,15 +467,44 @@ bool Core::start(std::string* err) {
   return true;
 }
 
+// The WebSocket and admin ports, when asked for: their own listeners (a
+// worker's come from its master), on the loop like the main one.
+bool Core::open_http_ports(std::string* err) {
+  if (cfg.ws_listen) {
+    // An upgraded socket becomes a client of the message module.
+    ws = std::make_unique<WsGateway>(loop, cfg, &message);
+    if (is_worker_ ? !ws->http().adopt(worker_.ws_listen_fd, err)
+                   : !ws->http().listen(cfg.bind, cfg.ws_port, cfg.reuse_port, err))
+      return false;
+  }
+  if (cfg.admin_listen) {
+    admin = std::make_unique<Admin>(loop, cfg, *this);
+    if (is_worker_ ? !admin->http().adopt(worker_.admin_listen_fd, err)
+                   : !admin->http().listen(cfg.admin_bind, cfg.admin_port,
+                                           cfg.reuse_port, err))
+      return false;
+  }
+  return true;
+}
+
 bool Core::start_accepting(std::string* err) {
   if (accepting_) return true;
   loop.timers().cancel(&accept_deadline_);
   if (!gateway.start(err)) return false;
+  if (ws && !ws->http().start(err)) return false;
+  if (admin && !admin->http().start(err)) return false;
   accepting_ = true;
   std::string of = cfg.workers > 1 ? " of " + std::to_string(cfg.workers) : "";
   HZ_INFO("hazel %s listening on %s:%u (worker %u%s, max_frame %u, idle %u ms)",
           version(), cfg.bind.c_str(), gateway.port(), cfg.worker_index,
           of.c_str(), cfg.max_frame, cfg.idle_timeout_ms);
+  if (ws)
+    HZ_INFO("WebSocket port %s:%u: chat page at /, JavaScript client at "
+            "/hazel.js, WebSocket at /ws",
+            cfg.bind.c_str(), ws->http().port());
+  if (admin)
+    HZ_INFO("admin port %s:%u: /metrics, /healthz", cfg.admin_bind.c_str(),
+            admin->http().port());
   bus.ready();
   return true;
 }
@@ -477,6 +545,12 @@ void Core::begin_shutdown() {
   shutting_down_ = true;
   loop.timers().cancel(&accept_deadline_);
   gateway.close_listener();
+  if (ws) {
+    ws->http().close_listener();
+    ws->http().close_all();
+  }
+  // The admin port stays until the process exits, telling load balancers.
+  if (admin) admin->set_draining();
   message.shutdown_all(cfg.shutdown_flush_ms);
 }
 
@@ -484,6 +558,8 @@ void Core::on_end_of_turn(void* arg) {
   auto* core = static_cast<Core*>(arg);
   core->message.end_turn();
   core->bus.end_turn();
+  if (core->ws) core->ws->http().end_turn();
+  if (core->admin) core->admin->http().end_turn();
   if (core->shutting_down_ && core->message.idle()) core->loop.stop();
 }
 

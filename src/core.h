@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "admin.h"
 #include "bus.h"
 #include "gate.h"
 #include "gateway.h"
@@ -28,6 +29,7 @@
 
 namespace hazel {
 class Daemon;
+class WsGateway;
 }
 
 namespace hazel::detail {
@@ -39,6 +41,8 @@ struct WorkerSetup {
   uint16_t workers = 1;
   uint32_t incarnation = 0;
   int listen_fd = -1;
+  int ws_listen_fd = -1;     // with cfg.ws_listen
+  int admin_listen_fd = -1;  // with cfg.admin_listen
   int control_fd = -1;
   std::vector<std::pair<uint16_t, int>> links;  // (worker, fd)
 };
@@ -46,6 +50,7 @@ struct WorkerSetup {
 class Core final : public RequestSink,
                    public ReplySink,
                    public BusSink,
+                   public AdminSink,
                    public EventWatcher {
  public:
   explicit Core(Config config);
@@ -84,9 +89,15 @@ class Core final : public RequestSink,
   void on_bus_event(uint16_t from, Event ev, ClientId client) override;
   void on_link(uint16_t worker, bool up) override;
 
-  // Context.
+  // AdminSink.
+  void gather_info(InfoDone done) override;
+  uint16_t worker_count() const override { return cfg.workers; }
+
+  // Context. `as_peer`: the callee sees the request as from another worker
+  // (from_worker set) and answers for this worker alone.
   void call(Service* caller, uint16_t service, uint16_t op,
-            std::string_view body, uint32_t timeout_ms, CallCallback done);
+            std::string_view body, uint32_t timeout_ms, CallCallback done,
+            bool as_peer = false);
   void call_worker(Service* caller, uint16_t worker, uint16_t service,
                    uint16_t op, std::string_view body, uint32_t timeout_ms,
                    CallCallback done, ClientId on_behalf);
@@ -113,6 +124,8 @@ class Core final : public RequestSink,
   Message message;
   Sessions sessions;
   Gateway gateway;
+  std::unique_ptr<WsGateway> ws;  // --ws-port
+  std::unique_ptr<Admin> admin;   // --admin-port
   Gate gate;
   Context ctx;
   std::vector<std::unique_ptr<Service>> builtins;
@@ -131,6 +144,7 @@ class Core final : public RequestSink,
   static void on_stop_request(void* arg);
   static void on_signal(void* arg, int signo);
   static void on_accept_deadline(TimerNode* n);
+  bool open_http_ports(std::string* err);
   bool start_accepting(std::string* err);
   void start_accepting();
   void dispatch_request(Service& s, const Request& req, uint32_t wire_session);

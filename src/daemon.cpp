@@ -6,6 +6,7 @@
 #include "core.h"
 #include "services/builtin.h"
 #include "services/token_policy.h"
+#include "ws_gateway.h"
 
 namespace hazel {
 
@@ -42,6 +43,12 @@ bool Daemon::start(std::string* err) {
   return c.start(err);
 }
 uint16_t Daemon::port() const { return core_->gateway.port(); }
+uint16_t Daemon::ws_port() const {
+  return core_->ws ? core_->ws->http().port() : 0;
+}
+uint16_t Daemon::admin_port() const {
+  return core_->admin ? core_->admin->http().port() : 0;
+}
 int Daemon::run() { return core_->run(); }
 void Daemon::stop() { core_->loop.wake(); }
 Context& Daemon::context() { return core_->ctx; }

@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client_id.h"
 #include "hazel/daemon.h"
@@ -29,13 +30,33 @@ constexpr const char* kUsage =
     "                           (default 60000)\n"
     "      --max-output BYTES   pending output per client before it is closed\n"
     "                           as slow (default 16777216)\n"
-    "      --max-clients N      connections served at once (default 100000)\n"
+    "      --max-input-memory BYTES\n"
+    "                           input all clients may hold for frames not\n"
+    "                           complete yet; past it the client holding the\n"
+    "                           most gets GOODBYE LIMIT (default 268435456)\n"
+    "      --max-output-memory BYTES\n"
+    "                           output pending across all clients; past it the\n"
+    "                           client with the most gets GOODBYE SLOW\n"
+    "                           (default 1073741824)\n"
+    "      --body-timeout MS    a frame must be complete this long after its\n"
+    "                           header arrived, or GOODBYE LIMIT; 0 = never\n"
+    "                           (default 10000)\n"
+    "      --max-clients N      connections held at once (default 100000),\n"
+    "                           counting those still closing\n"
     "      --max-sessions N     requests pending at once (default 100000)\n"
     "      --max-client-sessions N\n"
     "                           requests and SENDs of one client pending\n"
     "                           at once (default 4096)\n"
     "  -w, --workers N|auto     worker processes on the port, sharing clients,\n"
     "                           rooms and keys; auto = one per CPU (default 1)\n"
+    "      --ws-port PORT       also serve browsers on PORT: the chat page at /,\n"
+    "                           the JavaScript client at /hazel.js, WebSocket\n"
+    "                           clients at /ws (default off)\n"
+    "      --ws-origin LIST     comma-separated origins a WebSocket may be opened\n"
+    "                           from, e.g. https://chat.example.com (default any)\n"
+    "      --admin-port PORT    Prometheus /metrics and /healthz on PORT\n"
+    "                           (default off)\n"
+    "      --admin-bind ADDR    address of the admin port (default 127.0.0.1)\n"
     "      --auth-secret-file PATH\n"
     "                           clients must present a token (sys AUTH: a JWT\n"
     "                           signed HS256 with a key in PATH, one key a line,\n"
@@ -112,11 +133,37 @@ uint16_t parse_workers(const std::string& flag, const char* text) {
   return static_cast<uint16_t>(v);
 }
 
+// --ws-origin: origins as browsers send them, scheme://host[:port] (or
+// "null"), comma-separated. A path or a trailing slash would never match.
+std::vector<std::string> parse_origins(const std::string& flag, const char* text) {
+  if (text == nullptr) usage_error(flag + " needs a list of origins");
+  std::vector<std::string> out;
+  std::string_view list(text);
+  while (true) {
+    size_t comma = list.find(',');
+    std::string_view o = list.substr(0, comma);
+    size_t scheme = o.find("://");
+    bool ok = o == "null" ||
+              (scheme != std::string_view::npos && scheme > 0 &&
+               o.size() > scheme + 3 &&
+               o.find('/', scheme + 3) == std::string_view::npos &&
+               o.find_first_of(" \t") == std::string_view::npos);
+    if (!ok)
+      usage_error(flag + ": '" + std::string(o) +
+                  "' is not an origin like https://chat.example.com");
+    out.emplace_back(o);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   hazel::Config cfg;
   constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
+  bool admin_bind_given = false;
   // A rate of a million a second per client is no limit at all.
   constexpr uint64_t kMaxRate = 1000000;
   for (int i = 1; i < argc; ++i) {
@@ -151,6 +198,14 @@ int main(int argc, char** argv) {
     } else if (a == "--max-output") {
       cfg.max_output = static_cast<size_t>(
           parse_uint(a, value(), 1024, uint64_t{1} << 40));
+    } else if (a == "--max-input-memory") {
+      cfg.max_input_memory = static_cast<size_t>(
+          parse_uint(a, value(), 65536, uint64_t{1} << 40));
+    } else if (a == "--max-output-memory") {
+      cfg.max_output_memory = static_cast<size_t>(
+          parse_uint(a, value(), 65536, uint64_t{1} << 40));
+    } else if (a == "--body-timeout") {
+      cfg.body_timeout_ms = static_cast<uint32_t>(parse_uint(a, value(), 0, kU32));
     } else if (a == "--max-clients") {
       cfg.max_clients = static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "--max-sessions") {
@@ -160,6 +215,19 @@ int main(int argc, char** argv) {
           static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "-w" || a == "--workers") {
       cfg.workers = parse_workers(a, value());
+    } else if (a == "--ws-port") {
+      cfg.ws_listen = true;
+      cfg.ws_port = static_cast<uint16_t>(parse_uint(a, value(), 0, 65535));
+    } else if (a == "--ws-origin") {
+      cfg.ws_origins = parse_origins(a, value());
+    } else if (a == "--admin-port") {
+      cfg.admin_listen = true;
+      cfg.admin_port = static_cast<uint16_t>(parse_uint(a, value(), 0, 65535));
+    } else if (a == "--admin-bind") {
+      const char* v = value();
+      if (v == nullptr || *v == '\0') usage_error(a + " needs an address");
+      cfg.admin_bind = v;
+      admin_bind_given = true;
     } else if (a == "--auth-secret-file") {
       const char* v = value();
       if (v == nullptr || *v == '\0') usage_error(a + " needs a path");
@@ -175,7 +243,13 @@ int main(int argc, char** argv) {
     }
   }
 
+  // A flag that would do nothing is a mistake worth hearing about.
+  if (!cfg.ws_origins.empty() && !cfg.ws_listen)
+    usage_error("--ws-origin needs --ws-port");
+  if (admin_bind_given && !cfg.admin_listen)
+    usage_error("--admin-bind needs --admin-port");
   if (cfg.rate_burst != 0 && cfg.rate_limit == 0)
     usage_error("--rate-burst needs --rate-limit");
+
   return hazel::run_server(cfg, nullptr, argv);
 }

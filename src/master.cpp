@@ -66,6 +66,8 @@ std::string describe_exit(int status) {
 struct Master::Slot {
   uint16_t index = 0;
   int listen_fd = -1;
+  int ws_fd = -1;     // the WebSocket port's socket (--ws-port)
+  int admin_fd = -1;  // the admin port's (--admin-port)
   pid_t pid = -1;            // the worker serving this slot
   int control = -1;          // master's end of its control channel
   std::unique_ptr<ControlHandler> handler;
@@ -117,29 +119,41 @@ Master::~Master() {
       loop_.remove(s->control);
       close(s->control);
     }
-    if (s->listen_fd >= 0) close(s->listen_fd);
+    for (int fd : {s->listen_fd, s->ws_fd, s->admin_fd})
+      if (fd >= 0) close(fd);
   }
 }
 
 bool Master::bind_all(std::string* err) {
-  // A probe without SO_REUSEPORT first: it fails if anything holds the port,
-  // another hazel with workers included (which would otherwise silently
-  // share it with us).
-  uint16_t port = cfg_.port;
-  int probe = listen_socket(cfg_.bind, port, false, &port, err);
-  if (probe < 0) return false;
-  close(probe);
   for (uint16_t i = 0; i < cfg_.workers; ++i) {
     auto s = std::make_unique<Slot>();
     s->index = i;
     s->master = this;
     s->respawn.fire = &Master::on_respawn;
     s->respawn.data = s.get();
-    s->listen_fd = listen_socket(cfg_.bind, port, true, &port, err);
-    if (s->listen_fd < 0) return false;
     slots_.push_back(std::move(s));
   }
-  cfg_.port = port;
+  if (!bind_port(cfg_.bind, &cfg_.port, &Slot::listen_fd, err)) return false;
+  if (cfg_.ws_listen && !bind_port(cfg_.bind, &cfg_.ws_port, &Slot::ws_fd, err))
+    return false;
+  if (cfg_.admin_listen &&
+      !bind_port(cfg_.admin_bind, &cfg_.admin_port, &Slot::admin_fd, err))
+    return false;
+  return true;
+}
+
+bool Master::bind_port(const std::string& addr, uint16_t* port, int Slot::*fd,
+                       std::string* err) {
+  // A probe without SO_REUSEPORT first: it fails if anything holds the port,
+  // another hazel with workers included (which would otherwise silently
+  // share it with us).
+  int probe = listen_socket(addr, *port, false, port, err);
+  if (probe < 0) return false;
+  close(probe);
+  for (auto& s : slots_) {
+    (*s).*fd = listen_socket(addr, *port, true, port, err);
+    if ((*s).*fd < 0) return false;
+  }
   return true;
 }
 
@@ -255,7 +269,9 @@ void Master::run_worker(uint16_t index, int control,
   for (int fd : close_in_child) close(fd);
   for (auto& o : slots_) {
     if (o->control >= 0) close(o->control);
-    if (o->index != index && o->listen_fd >= 0) close(o->listen_fd);
+    if (o->index == index) continue;
+    for (int fd : {o->listen_fd, o->ws_fd, o->admin_fd})
+      if (fd >= 0) close(fd);
   }
   sigset_t none;
   sigemptyset(&none);
@@ -277,6 +293,8 @@ void Master::run_worker(uint16_t index, int control,
     ws.workers = cfg_.workers;
     ws.incarnation = slots_[index]->incarnation;
     ws.listen_fd = slots_[index]->listen_fd;
+    ws.ws_listen_fd = slots_[index]->ws_fd;
+    ws.admin_listen_fd = slots_[index]->admin_fd;
     ws.control_fd = control;
     ws.links = std::move(links);
     core_of(d).adopt(std::move(ws));

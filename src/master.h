@@ -44,6 +44,8 @@ class Master {
   class ControlHandler;
 
   bool bind_all(std::string* err);
+  bool bind_port(const std::string& addr, uint16_t* port, int Slot::*fd,
+                 std::string* err);
   bool spawn(uint16_t index);
   [[noreturn]] void run_worker(uint16_t index, int control,
                                std::vector<std::pair<uint16_t, int>> links,

@@ -15,10 +15,27 @@ namespace hazel {
 namespace {
 // One read buffer shared by all clients (a read never allocates). Complete
 // frames are dispatched straight from it; only a trailing partial frame is
-// copied into the client's input ring.
+// copied into the client's input. It has a header's worth of room in front
+// (see read_input()).
 constexpr size_t kReadBufferSize = 64 * 1024;
-// Fair share per client per turn; level-triggered epoll brings it back.
-constexpr int kMaxReadsPerTurn = 4;
+// Fair share per client per turn, in bytes; level-triggered epoll brings it
+// back. A large frame arriving is read straight into place up to this much.
+constexpr size_t kReadShare = 256 * 1024;
+// A client whose last frame was at least this large reads only kLargeLead
+// bytes past a frame's end: the next frame is likely large too, and what
+// arrives of it in the shared buffer must be copied into its own array, so
+// that part is kept short (the rest is read straight into place).
+constexpr size_t kLargeFrame = kReadBufferSize / 2;
+constexpr size_t kLargeLead = 4096;
+// A frame at least this large, for a client with no output queued, is
+// written at once instead of copied into its output ring first.
+constexpr size_t kWriteThrough = 16 * 1024;
+// A busy client keeps its buffers from turn to turn; they go back to the
+// pool once it has been quiet this long.
+constexpr uint64_t kBufferKeepMs = 1000;
+// How often clients holding buffers are looked at (buffer release, the body
+// timeout); faster when --body-timeout is short.
+constexpr uint64_t kSweepMs = 250;
 // After a GOODBYE, how long a client that does not read may hold its socket.
 constexpr uint32_t kGoodbyeLingerMs = 2000;
 // Bytes of a closing client's unread input discarded before close, so the
@@ -54,10 +71,14 @@ Message::Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
       requests_(requests),
       bus_(bus),
       self_(cfg.worker_index),
-      rbuf_(new uint8_t[kReadBufferSize]),
-      scratch_(new uint8_t[kHeaderSize + cfg.max_frame]),
+      rbuf_(new uint8_t[kHeaderSize + kReadBufferSize]),
       pause_output_(cfg.max_output / 2) {
   next_id_ = first_client_id(cfg.worker_index, 0);
+  sweep_ms_ = kSweepMs;
+  if (cfg.body_timeout_ms > 0)
+    sweep_ms_ = std::clamp<uint64_t>(cfg.body_timeout_ms / 4, 10, kSweepMs);
+  sweep_.fire = &Message::on_sweep;
+  sweep_.data = this;
 }
 
 Message::Route Message::route(ClientId id) const {
@@ -79,6 +100,7 @@ Message::Route Message::route(ClientId id) const {
 }
 
 Message::~Message() {
+  loop_.timers().cancel(&sweep_);
   for (auto& [id, c] : clients_) {
     loop_.timers().cancel(&c->timer);
     delete c;
@@ -93,16 +115,31 @@ Message::~Message() {
 
 // ---- accept ----------------------------------------------------------------
 
-void Message::on_accept(int fd) {
-  if (clients_.size() >= cfg_.max_clients) {
+void Message::on_accept(int fd) { accept_client(fd, false, {}); }
+
+void Message::on_upgrade(int fd, std::string_view leftover) {
+  accept_client(fd, true, leftover);
+}
+
+void Message::accept_client(int fd, bool ws, std::string_view leftover) {
+  // Clients still flushing their last frames hold sockets too: one that
+  // reconnects in a loop cannot hold more than the limit.
+  if (clients_.size() + closing_ >= cfg_.max_clients) {
     if (!full_logged_) {
       HZ_WARN("accept: at --max-clients %u, refusing with GOODBYE FULL",
               cfg_.max_clients);
       full_logged_ = true;
     }
-    std::string bye = encode_frame(Kind::kGoodbye, 0,
-                                   static_cast<uint16_t>(Goodbye::kFull), 0,
-                                   "server is at its connection limit");
+    std::string_view why = "server is at its connection limit";
+    std::string bye;
+    if (ws) {
+      uint8_t pre[ws::kMaxHeader];
+      bye.assign(reinterpret_cast<const char*>(pre),
+                 ws::encode_header(pre, ws::Opcode::kBinary, kHeaderSize + why.size()));
+    }
+    bye += encode_frame(Kind::kGoodbye, 0, static_cast<uint16_t>(Goodbye::kFull),
+                        0, why);
+    if (ws) bye += ws::close_frame(ws::close_code_for(Goodbye::kFull), why);
     ssize_t rc = send(fd, bye.data(), bye.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)rc;
     close(fd);
@@ -110,11 +147,8 @@ void Message::on_accept(int fd) {
   }
   full_logged_ = false;
   ClientId id = next_id_++;
-  // Input holds at most a partial frame plus one read's worth of frames
-  // held back while paused (reading stops while paused).
-  auto* c = new Client(*this, fd, id,
-                       kHeaderSize + cfg_.max_frame + kReadBufferSize,
-                       cfg_.max_output);
+  auto* c = new Client(*this, mem_, fd, id, cfg_.max_output);
+  if (ws) c->ws = std::make_unique<ws::Reader>(kHeaderSize + cfg_.max_frame);
   c->timer.fire = &Message::on_timer;
   c->epoll_events = EPOLLIN;
   if (!loop_.add(fd, EPOLLIN, c)) {
@@ -125,12 +159,19 @@ void Message::on_accept(int fd) {
   }
   clients_.emplace(id, c);
   ++clients_total_;
+  if (ws) ++clients_ws_;
   c->last_active_ms = loop_.now_ms();
   if (cfg_.idle_timeout_ms > 0) loop_.add_timer(&c->timer, cfg_.idle_timeout_ms);
-  HZ_DEBUG("client %llu connected (fd %d)", static_cast<unsigned long long>(id),
-           fd);
+  HZ_DEBUG("client %llu connected (fd %d%s)", static_cast<unsigned long long>(id),
+           fd, ws ? ", WebSocket" : "");
   services_.notify(Event::kConnect, id);
   drain_events();
+  // What the browser sent after its request head is the start of its input.
+  if (!leftover.empty() && c->state() == Client::State::kOpen) {
+    std::string bytes(leftover);
+    ws_feed(*c, reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+    drain_events();
+  }
 }
 
 // ---- input -----------------------------------------------------------------
@@ -150,12 +191,36 @@ void Message::on_client_io(Client& c, uint32_t events) {
   drain_events();
 }
 
+// One read per pass: the bytes still missing from a frame cut short go
+// straight into its array (sized for it, see InputBuffer), whatever follows
+// into the shared read buffer, where whole frames are handled in place.
 void Message::read_input(Client& c) {
-  for (int i = 0; i < kMaxReadsPerTurn && !c.paused; ++i) {
-    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
+  if (c.ws) {
+    read_ws(c);
+    return;
+  }
+  // A header cut short by the last read is copied into the room in front of
+  // the read buffer, so the frame it starts is whole there too.
+  uint8_t* rb = rbuf_.get() + kHeaderSize;
+  size_t share = kReadShare;
+  while (!c.paused) {
+    InputBuffer& in = c.input();
+    struct iovec iov[2];
+    int cnt = 0;
+    size_t to_frame = 0;
+    if (c.frame_total > 0) {
+      to_frame = std::min(c.frame_total - in.size(), share);
+      iov[cnt++] = {in.room(), to_frame};
+    }
+    size_t lead = c.large_frames ? kLargeLead : kReadBufferSize;
+    bool past_frame = in.size() + to_frame == c.frame_total;
+    if (c.frame_total == 0 || past_frame) iov[cnt++] = {rb, lead};
+    size_t asked = to_frame + (cnt == 2 || to_frame == 0 ? lead : 0);
+    ssize_t n = cnt == 1 ? read(c.fd(), iov[0].iov_base, iov[0].iov_len)
+                         : readv(c.fd(), iov, cnt);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       close_now(c, "connection reset");
       return;
     }
@@ -164,25 +229,33 @@ void Message::read_input(Client& c) {
       return;
     }
     c.last_active_ms = loop_.now_ms();
-    feed(c, rbuf_.get(), static_cast<size_t>(n));
-    if (c.state() != Client::State::kOpen) return;
-    if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained
+    size_t got = static_cast<size_t>(n);
+    share -= std::min(share, got);
+    if (to_frame > 0) {
+      size_t part = std::min(got, to_frame);
+      in.commit(part);
+      got -= part;
+      if (in.size() == c.frame_total && !process_input(c)) return;
+    }
+    if (got > 0) {
+      size_t part = in.size();  // a header cut short (frame_total == 0)
+      if (part > 0) {
+        std::memcpy(rb - part, in.data(), part);
+        in.consume(part);
+      }
+      feed(c, rb - part, part + got);
+      if (c.state() != Client::State::kOpen) return;
+    }
+    if (static_cast<size_t>(n) < asked || share == 0) break;  // drained
   }
+  // Likewise a small input array, once empty.
+  if (c.input().empty() && c.input().capacity() <= InputBuffer::kMinBlock &&
+      c.state() == Client::State::kOpen)
+    drop_input(c);
 }
 
+// Whole frames handled where they lie; the rest is held for later.
 void Message::feed(Client& c, const uint8_t* p, size_t n) {
-  RingBuffer& in = c.input();
-  if (!in.empty()) {
-    // Bytes left over from before (a partial frame, or frames held back
-    // while paused) come first. The ring's limit leaves room for one read.
-    if (!in.append(p, n)) {
-      close_now(c, "input overflow");
-      return;
-    }
-    process_ring(c);
-    return;
-  }
-  // The common case: whole frames straight from the read buffer, no copy.
   const uint8_t* end = p + n;
   while (p < end && !c.paused) {
     Decoded d = decode(p, static_cast<size_t>(end - p), cfg_.max_frame,
@@ -197,30 +270,208 @@ void Message::feed(Client& c, const uint8_t* p, size_t n) {
     if (c.state() != Client::State::kOpen) return;
     maybe_pause(c);
   }
-  // A trailing partial frame, or what pausing held back, waits in the ring.
-  if (p < end) in.append(p, static_cast<size_t>(end - p));
+  if (p < end) hold_input(c, p, static_cast<size_t>(end - p));
 }
 
-void Message::process_ring(Client& c) {
-  RingBuffer& in = c.input();
+// Keeps `n` bytes the client sent for later: a frame cut short, or what a
+// pause held back. The client's input is empty here.
+void Message::hold_input(Client& c, const uint8_t* p, size_t n) {
+  bool awaited = !c.paused && n >= kHeaderSize;
+  size_t total = awaited ? kHeaderSize + get_u32(p + 12) : n;
+  if (!admit_input(c, total)) return;
+  c.reserve_input(total);
+  c.input().append(p, n);
+  if (awaited) {
+    c.frame_total = total;
+    c.frame_started_ms = loop_.now_ms();
+  }
+  hold(c);
+}
+
+// Handles the frames held in the client's input (after a pause, or a frame
+// whose last bytes just arrived). False if the client is no longer open.
+bool Message::process_input(Client& c) {
+  InputBuffer& in = c.input();
   while (!in.empty() && !c.paused) {
-    size_t have = std::min(in.size(), kHeaderSize);
-    uint8_t hdr[kHeaderSize];
-    in.peek(0, have, hdr);
-    Decoded d = decode(hdr, have, cfg_.max_frame, Peer::kServer);
+    Decoded d = decode(in.data(), in.size(), cfg_.max_frame, Peer::kServer);
     if (d.status == DecodeStatus::kError) {
-      protocol_error(c, hdr, have, d.error);
-      return;
+      protocol_error(c, in.data(), std::min(in.size(), kHeaderSize), d.error);
+      return false;
     }
-    size_t total = kHeaderSize + d.header.length;
-    if (have < kHeaderSize || in.size() < total) break;
-    const uint8_t* frame = in.contiguous(total, scratch_.get());
-    dispatch(c, d.header, frame + kHeaderSize);
-    if (c.state() != Client::State::kOpen) return;
-    in.consume(total);
+    if (d.status == DecodeStatus::kNeedMore) break;
+    c.frame_total = 0;
+    dispatch(c, d.header, in.data() + kHeaderSize);
+    if (c.state() != Client::State::kOpen) return false;
+    in.consume(kHeaderSize + d.header.length);
     maybe_pause(c);
   }
-  in.release_if_empty();
+  if (in.empty()) c.frame_total = 0;
+  if (c.paused || in.size() < kHeaderSize || c.frame_total > 0) return true;
+  // A frame cut short at the head: give it room to arrive in place.
+  size_t total = kHeaderSize + get_u32(in.data() + 12);
+  if (!admit_input(c, total)) return false;
+  c.reserve_input(total);
+  c.frame_total = total;
+  c.frame_started_ms = loop_.now_ms();
+  hold(c);
+  return true;
+}
+
+// --max-input-memory: before `c` takes an array for `total` bytes of input,
+// the clients holding the most input are closed with GOODBYE LIMIT until it
+// fits. False if that is `c` itself.
+bool Message::admit_input(Client& c, size_t total) {
+  size_t cap = c.input().capacity();
+  if (cap == 0 && total <= InputBuffer::kInline) return true;
+  size_t want = std::max(total, InputBuffer::kMinBlock);
+  if (want <= cap) return true;
+  size_t extra = want - cap;
+  while (mem_.input + extra > cfg_.max_input_memory) {
+    // The biggest holder; of equals, the one whose frame is oldest (an
+    // honest client's frame is short-lived, a trickled one is not).
+    Client* big = &c;
+    size_t big_bytes = cap + extra;
+    uint64_t big_since = loop_.now_ms();
+    for (Client* h = holders_; h != nullptr; h = h->holder_next) {
+      if (h == &c || h->state() != Client::State::kOpen) continue;
+      size_t bytes = h->input().capacity();
+      uint64_t since = h->frame_total > 0 ? h->frame_started_ms : 0;
+      if (bytes > big_bytes || (bytes == big_bytes && since < big_since)) {
+        big = h;
+        big_bytes = bytes;
+        big_since = since;
+      }
+    }
+    size_t before = mem_.input;
+    limit(*big, "input memory limit reached");
+    if (big == &c || mem_.input >= before) {
+      if (big != &c) limit(c, "input memory limit reached");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Message::limit(Client& c, std::string_view why) {
+  if (c.state() != Client::State::kOpen) return;
+  ++clients_limited_;
+  HZ_DEBUG("client %llu: %.*s", static_cast<unsigned long long>(c.id()),
+           static_cast<int>(why.size()), why.data());
+  begin_close(c, true, Goodbye::kLimit, why, kGoodbyeLingerMs);
+}
+
+void Message::drop_input(Client& c) {
+  // Never under a service still reading a frame body from it.
+  if (&c == current_) return;
+  c.release_input();
+  c.frame_total = 0;
+}
+
+// ---- WebSocket clients --------------------------------------------------------
+
+// A WebSocket client's bytes go through its Reader; each binary message must
+// be exactly one hazel frame, handled where it lies (the Reader unmasks a
+// message that is whole in the read buffer in place).
+void Message::read_ws(Client& c) {
+  uint8_t* rb = rbuf_.get() + kHeaderSize;
+  size_t share = kReadShare;
+  while (!c.paused && c.state() == Client::State::kOpen) {
+    ssize_t n = read(c.fd(), rb, kReadBufferSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      close_now(c, "connection reset");
+      return;
+    }
+    if (n == 0) {
+      on_input_closed(c);
+      return;
+    }
+    c.last_active_ms = loop_.now_ms();
+    ws_feed(c, rb, static_cast<size_t>(n));
+    size_t got = static_cast<size_t>(n);
+    share -= std::min(share, got);
+    if (got < kReadBufferSize || share == 0) return;
+  }
+}
+
+void Message::ws_feed(Client& c, uint8_t* p, size_t n) {
+  while (c.state() == Client::State::kOpen) {
+    if (c.paused) {
+      // Held until the output drains, like a TCP client's (resume()).
+      if (n > 0 && admit_input(c, c.input().size() + n)) {
+        c.reserve_input(c.input().size() + n);
+        c.input().append(p, n);
+        hold(c);
+      }
+      return;
+    }
+    size_t used = 0;
+    ws::Reader::Event ev = c.ws->read(p, n, &used);
+    p += used;
+    n -= used;
+    switch (ev) {
+      case ws::Reader::Event::kNeedMore:
+        return;
+      case ws::Reader::Event::kMessage:
+        ws_message(c, c.ws->payload());
+        if (c.state() == Client::State::kOpen) maybe_pause(c);
+        break;
+      case ws::Reader::Event::kPing:
+        c.queue_control(ws::Opcode::kPong, c.ws->payload());
+        schedule_flush(c);
+        break;
+      case ws::Reader::Event::kPong:
+        break;
+      case ws::Reader::Event::kClose: {
+        // The client ends it: answer its Close, then hang up.
+        uint16_t code = c.ws->close_code();
+        if (code == static_cast<uint16_t>(ws::CloseCode::kNoStatus))
+          code = static_cast<uint16_t>(ws::CloseCode::kNormal);
+        c.queue_raw(ws::close_frame(code, {}));
+        begin_close(c, false, Goodbye::kProtocol, {}, kGoodbyeLingerMs);
+        return;
+      }
+      case ws::Reader::Event::kError: {
+        bool too_big = c.ws->error_code() ==
+                       static_cast<uint16_t>(ws::CloseCode::kTooBig);
+        ws_fail(c, too_big ? Goodbye::kTooLarge : Goodbye::kProtocol,
+                c.ws->error_code(), c.ws->error());
+        return;
+      }
+    }
+    if (n == 0 && ev == ws::Reader::Event::kMessage) {
+      // The message may have ended exactly at the end of the bytes; ask the
+      // reader once more only if bytes are left.
+      return;
+    }
+  }
+}
+
+void Message::ws_message(Client& c, std::string_view m) {
+  auto* p = reinterpret_cast<const uint8_t*>(m.data());
+  Decoded d = decode(p, m.size(), cfg_.max_frame, Peer::kServer);
+  if (d.status == DecodeStatus::kError) {
+    std::string why = describe_bad_header(p, m.size(), cfg_.max_frame);
+    ws_fail(c, d.error, ws::close_code_for(d.error), why);
+    return;
+  }
+  if (d.status == DecodeStatus::kNeedMore ||
+      kHeaderSize + d.header.length != m.size()) {
+    ws_fail(c, Goodbye::kProtocol,
+            static_cast<uint16_t>(ws::CloseCode::kProtocolError),
+            "a WebSocket message must carry exactly one hazel frame");
+    return;
+  }
+  dispatch(c, d.header, p + kHeaderSize);
+}
+
+void Message::ws_fail(Client& c, Goodbye code, uint16_t close_code,
+                      std::string_view why) {
+  HZ_DEBUG("client %llu: %.*s", static_cast<unsigned long long>(c.id()),
+           static_cast<int>(why.size()), why.data());
+  c.ws_close_code = close_code;
+  begin_close(c, true, code, why, kGoodbyeLingerMs);
 }
 
 void Message::maybe_pause(Client& c) {
@@ -232,7 +483,15 @@ void Message::maybe_pause(Client& c) {
 void Message::resume(Client& c) {
   c.paused = false;
   set_events(c, c.epoll_events | input_events(c));
-  process_ring(c);
+  if (!c.ws) {
+    process_input(c);
+    return;
+  }
+  if (c.input().empty()) return;
+  std::string held(reinterpret_cast<const char*>(c.input().data()),
+                   c.input().size());
+  c.release_input();
+  ws_feed(c, reinterpret_cast<uint8_t*>(held.data()), held.size());
 }
 
 uint32_t Message::input_events(const Client& c) const {
@@ -243,6 +502,7 @@ uint32_t Message::input_events(const Client& c) const {
 
 void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
   ++frames_in_;
+  c.large_frames = h.length >= kLargeFrame;
   Request req;
   req.client = c.id();
   req.service = h.service;
@@ -271,6 +531,8 @@ void Message::dispatch(Client& c, const FrameHeader& h, const uint8_t* body) {
     }
   }
   current_ = nullptr;
+  // Closed while its frame was handled: what it sent after is not wanted.
+  if (c.state() != Client::State::kOpen) drop_input(c);
   // A service may have closed clients (kick, slow): tell the others now,
   // before the next frame is handled.
   if (!disconnected_.empty()) drain_events();
@@ -417,6 +679,8 @@ void Message::queue_frame(Client& c, const FrameHeader& h,
 bool Message::append_output(Client& c, const FrameHeader* h,
                             std::string_view a, std::string_view b) {
   size_t n = (h ? kHeaderSize : 0) + a.size() + b.size();
+  if (mem_.output + n > cfg_.max_output_memory && !admit_output(c, n))
+    return false;
   if (!c.fits(n)) {
     // Before judging the client, give the kernel what it will take now: a
     // client that reads is never cut off for one burst of output.
@@ -432,12 +696,57 @@ bool Message::append_output(Client& c, const FrameHeader* h,
       return false;
     }
   }
-  c.queue(h, a, b);
+  c.last_output_ms = loop_.now_ms();
+  if (n >= kWriteThrough && !c.has_output() && c.remote_pending == 0) {
+    // Nothing is queued before it, so nothing is reordered; corking gains
+    // nothing for a frame this large, and the kernel takes it from where it
+    // lies instead of after a copy into the ring. What it does not take now
+    // is queued.
+    ssize_t sent = c.write_now(h, a, b);
+    if (sent < 0) {
+      close_now(c, "write failed");
+      return false;
+    }
+    if (static_cast<size_t>(sent) == n) return true;
+    c.queue_rest(static_cast<size_t>(sent), h, a, b);
+  } else {
+    c.queue(h, a, b);
+  }
   schedule_flush(c);
   return true;
 }
 
+// --max-output-memory: the clients with the most output pending are cut
+// (their output dropped, GOODBYE SLOW) until `n` more bytes fit. A
+// subscriber that reads slower than its room publishes is cut, never the
+// server. False if the one cut is `c` itself.
+bool Message::admit_output(Client& c, size_t n) {
+  while (mem_.output + n > cfg_.max_output_memory) {
+    Client* big = &c;
+    for (Client* h = holders_; h != nullptr; h = h->holder_next)
+      if (h->pending_output() > big->pending_output()) big = h;
+    size_t before = mem_.output;
+    cut_slow(*big, "server output memory limit reached");
+    if (big == &c || mem_.output >= before) {
+      if (big != &c) cut_slow(c, "server output memory limit reached");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Message::cut_slow(Client& c, std::string_view why) {
+  c.cut_output();
+  if (c.state() != Client::State::kOpen) {
+    close_now(c, "output memory limit reached while closing");
+    return;
+  }
+  ++clients_limited_;
+  begin_close(c, true, Goodbye::kSlow, why, kGoodbyeLingerMs);
+}
+
 void Message::schedule_flush(Client& c) {
+  hold(c);
   if (c.in_flush_list) return;
   c.in_flush_list = true;
   c.next_flush = flush_head_;
@@ -460,8 +769,11 @@ void Message::flush_client(Client& c) {
     c.last_active_ms = loop_.now_ms();
   switch (result) {
     case Client::Flush::kDone:
+      // A large ring stays with a busy client until it is quiet (sweep());
+      // a small one goes back to the pool now, so that thousands of mostly
+      // idle clients hold no output memory between their rare replies.
+      if (c.output_capacity() <= RingBuffer::kMinCapacity) c.release_output();
       set_events(c, base);
-      c.release_buffers();
       if (c.state() == Client::State::kClosing) finish_close(c);
       else if (c.paused) resume(c);
       break;
@@ -536,6 +848,7 @@ void Message::end_turn() {
 
 void Message::leave_table(Client& c) {
   if (current_ == &c) current_ = nullptr;
+  if (c.ws) --clients_ws_;
   clients_.erase(c.id());
   disconnected_.push_back(c.id());
 }
@@ -550,9 +863,17 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     h.length = static_cast<uint32_t>(text.size());
     // Past the output limit if need be: it is the last frame, and small.
     c.queue(&h, text, {});
+    if (c.ws) {
+      // A GOODBYE is always followed by a Close with a matching code.
+      uint16_t close_code =
+          c.ws_close_code ? c.ws_close_code : ws::close_code_for(code);
+      c.queue_raw(ws::close_frame(close_code, text));
+    }
+    c.last_output_ms = loop_.now_ms();
     schedule_flush(c);
     ++frames_out_;
   }
+  drop_input(c);
   leave_table(c);
   c.set_state(Client::State::kClosing);
   ++closing_;
@@ -580,6 +901,8 @@ void Message::close_now(Client& c, const char* why) {
            why);
   c.set_state(Client::State::kClosed);
   if (c.held_turn == turn_) unhold(c);
+  unhold_buffers(c);
+  drop_input(c);
   loop_.timers().cancel(&c.timer);
   loop_.remove(c.fd());
   c.next_dead = dead_head_;
@@ -615,6 +938,52 @@ void Message::drain_events() {
     }
   }
 }
+
+// ---- buffers held ------------------------------------------------------------
+
+void Message::hold(Client& c) {
+  if (c.holding) return;
+  c.holding = true;
+  c.holder_prev = nullptr;
+  c.holder_next = holders_;
+  if (holders_) holders_->holder_prev = &c;
+  holders_ = &c;
+  if (!sweep_.armed()) loop_.add_timer(&sweep_, sweep_ms_);
+}
+
+void Message::unhold_buffers(Client& c) {
+  if (!c.holding) return;
+  c.holding = false;
+  if (c.holder_prev) c.holder_prev->holder_next = c.holder_next;
+  else holders_ = c.holder_next;
+  if (c.holder_next) c.holder_next->holder_prev = c.holder_prev;
+  c.holder_prev = c.holder_next = nullptr;
+}
+
+// Every few hundred milliseconds, the clients holding buffers: one whose
+// frame has not arrived within --body-timeout is closed with GOODBYE LIMIT;
+// buffers of a client quiet for kBufferKeepMs go back to the pool.
+void Message::sweep() {
+  uint64_t now = loop_.now_ms();
+  uint64_t body = cfg_.body_timeout_ms;
+  Client* next = nullptr;
+  for (Client* c = holders_; c != nullptr; c = next) {
+    next = c->holder_next;
+    if (c->state() == Client::State::kOpen && body > 0 && c->frame_total > 0 &&
+        !c->paused && now - c->frame_started_ms >= body)
+      limit(*c, "frame not complete within " + std::to_string(body) + " ms");
+    if (c->input().empty() && now - c->last_active_ms >= kBufferKeepMs)
+      drop_input(*c);
+    if (!c->has_output() && now - c->last_output_ms >= kBufferKeepMs)
+      c->release_output();
+    if (c->input().capacity() == 0 && c->input().empty() &&
+        c->output_capacity() == 0)
+      unhold_buffers(*c);
+  }
+  if (holders_) loop_.add_timer(&sweep_, sweep_ms_);
+}
+
+void Message::on_sweep(TimerNode* n) { static_cast<Message*>(n->data)->sweep(); }
 
 void Message::on_timer(TimerNode* n) {
   Client& c = *static_cast<Client*>(n->data);

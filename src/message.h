@@ -23,6 +23,7 @@
 #include "gateway.h"
 #include "hazel/config.h"
 #include "session.h"
+#include "upgrade_sink.h"
 
 namespace hazel {
 
@@ -42,7 +43,7 @@ class RequestSink {
   ~RequestSink() = default;
 };
 
-class Message final : public GatewaySink {
+class Message final : public GatewaySink, public UpgradeSink {
  public:
   Message(Loop& loop, const Config& cfg, detail::ServiceTable& services,
           RequestSink& requests, Bus& bus);
@@ -67,6 +68,9 @@ class Message final : public GatewaySink {
 
   // GatewaySink: a new connection becomes a client.
   void on_accept(int fd) override;
+  // UpgradeSink: a socket of the WebSocket port, after its 101, becomes a
+  // client whose frames travel one per binary message.
+  void on_upgrade(int fd, std::string_view leftover) override;
   // A session's answer for a client (see ReplySink).
   bool send_reply(ClientId client, uint16_t service, uint32_t session,
                   Status status, std::string_view body, bool async = false);
@@ -101,21 +105,39 @@ class Message final : public GatewaySink {
 
   uint32_t max_frame() const { return cfg_.max_frame; }
   size_t clients() const { return clients_.size(); }
+  size_t clients_ws() const { return clients_ws_; }
   uint64_t clients_total() const { return clients_total_; }
   uint64_t frames_in() const { return frames_in_; }
   uint64_t frames_out() const { return frames_out_; }
   uint64_t sends_dropped() const { return sends_dropped_; }
+  // Bytes held now for unfinished frames / queued and not yet written.
+  size_t input_bytes() const { return mem_.input; }
+  size_t output_bytes() const { return mem_.output; }
+  // Clients closed for a memory budget or the body timeout.
+  uint64_t clients_limited() const { return clients_limited_; }
 
  private:
+  void accept_client(int fd, bool ws, std::string_view leftover);
   void read_input(Client& c);
+  void read_ws(Client& c);
+  void ws_feed(Client& c, uint8_t* p, size_t n);
+  void ws_message(Client& c, std::string_view message);
+  void ws_fail(Client& c, Goodbye code, uint16_t close_code,
+               std::string_view why);
   void feed(Client& c, const uint8_t* data, size_t n);
+  void hold_input(Client& c, const uint8_t* p, size_t n);
+  bool process_input(Client& c);
+  bool admit_input(Client& c, size_t total);
+  bool admit_output(Client& c, size_t n);
+  void limit(Client& c, std::string_view why);
+  void cut_slow(Client& c, std::string_view why);
+  void drop_input(Client& c);
   void dispatch(Client& c, const FrameHeader& h, const uint8_t* body);
   void protocol_error(Client& c, const uint8_t* hdr, size_t avail,
                       Goodbye code);
   void queue_frame(Client& c, const FrameHeader& h, std::string_view body);
   bool append_output(Client& c, const FrameHeader* h, std::string_view a,
                      std::string_view b);
-  void process_ring(Client& c);
   void maybe_pause(Client& c);
   void resume(Client& c);
   uint32_t input_events(const Client& c) const;
@@ -135,6 +157,11 @@ class Message final : public GatewaySink {
   void on_input_closed(Client& c);
   void drain_events();
   static void on_timer(TimerNode* n);
+  // Clients holding buffer memory (input or output arrays).
+  void hold(Client& c);
+  void unhold_buffers(Client& c);
+  void sweep();
+  static void on_sweep(TimerNode* n);
 
   Loop& loop_;
   const Config& cfg_;
@@ -152,7 +179,6 @@ class Message final : public GatewaySink {
   size_t closing_ = 0;  // left the table, still flushing
   std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
-  std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling the ring's wrap
   std::string fanout_;                  // one encoded PUSH for push_many
   std::vector<std::vector<ClientId>> remote_;  // push_many targets by worker
   size_t pause_output_;                 // pending output that pauses input
@@ -160,7 +186,13 @@ class Message final : public GatewaySink {
   uint64_t frames_in_ = 0;
   uint64_t frames_out_ = 0;
   uint64_t sends_dropped_ = 0;
+  uint64_t clients_limited_ = 0;
+  size_t clients_ws_ = 0;  // open clients of the WebSocket port
   bool full_logged_ = false;
+  ClientMemory mem_;
+  Client* holders_ = nullptr;  // intrusive list, see hold()
+  TimerNode sweep_;
+  uint64_t sweep_ms_;
 };
 
 }  // namespace hazel

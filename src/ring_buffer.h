@@ -17,8 +17,9 @@
 //
 // readable_spans() / writable_spans() return at most two iovecs, so one
 // readv/writev moves bytes across the wrap point without a copy. Memory is
-// allocated on the first write and can be released when the ring is empty,
-// so an idle connection costs no buffer at all.
+// taken from this thread's BufferPool on the first write and given back by
+// release_if_empty(), so an idle connection costs no buffer at all, and a
+// busy one that keeps its ring grows it once, not every turn.
 #pragma once
 
 #include <sys/uio.h>
@@ -26,6 +27,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
+#include "buffer_pool.h"
 
 namespace hazel {
 
@@ -57,6 +60,11 @@ class RingBuffer {
   // Readable bytes as up to two spans (for writev); call consume() after.
   int readable_spans(struct iovec out[2]) const;
   void consume(size_t n);
+  // Drops all but the first `keep` readable bytes.
+  void truncate(size_t keep) {
+    if (keep < size()) tail_ = head_ + keep;
+    if (head_ == tail_) head_ = tail_ = 0;
+  }
 
   // Copies `n` bytes starting `offset` bytes past the head into `out`.
   void peek(size_t offset, size_t n, void* out) const;
@@ -65,14 +73,15 @@ class RingBuffer {
   // `scratch` (which must hold n bytes).
   const uint8_t* contiguous(size_t n, uint8_t* scratch) const;
 
-  // Frees the array if the ring is empty (idle connections hold no memory).
+  // Gives the array back to the pool if the ring is empty (idle connections
+  // hold no memory). The destructor frees it without the pool.
   void release_if_empty();
 
  private:
   size_t mask() const { return capacity_ - 1; }
   void grow_to(size_t cap);
 
-  std::unique_ptr<uint8_t[]> buf_;
+  Block buf_;  // buf_.cap is the capacity, 0 when unallocated
   size_t capacity_ = 0;
   size_t limit_;
   uint64_t head_ = 0;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "http_util.h"
 #include "net_util.h"
 #include "proc_util.h"
 
@@ -280,4 +281,58 @@ TEST(Binary, VersionPrintsHazelAndExitsZero) {
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("hazel ", 0), 0u) << "stdout: " << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+}
+
+TEST(Binary, BadWsPortExitsTwoWithOneLine) {
+  REQUIRE_BINARY();
+  expect_usage_error({"--ws-port", "http"});
+  expect_usage_error({"--ws-port", "65536"});
+  expect_usage_error({"--admin-port", "-1"});
+}
+
+TEST(Binary, WsOriginThatIsNotAnOriginExitsTwoWithOneLine) {
+  REQUIRE_BINARY();
+  expect_usage_error({"--ws-port", "0", "--ws-origin", "chat.example.com"});
+  expect_usage_error({"--ws-port", "0", "--ws-origin", "https://chat.example.com/"});
+  expect_usage_error({"--ws-port", "0", "--ws-origin", "https://a.example,"});
+  expect_usage_error({"--ws-port", "0", "--ws-origin"});
+}
+
+TEST(Binary, HttpPortFlagsThatWouldDoNothingExitTwo) {
+  REQUIRE_BINARY();
+  expect_usage_error({"--ws-origin", "https://chat.example.com"});
+  expect_usage_error({"--admin-bind", "127.0.0.1"});
+}
+
+TEST(Binary, WsPortInUseExitsOneWithBindMessage) {
+  REQUIRE_BINARY();
+  uint16_t port = 0;
+  auto first = start_server(&port);
+  ASSERT_NE(first, nullptr);
+  Result r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "--ws-port", std::to_string(port)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("Address already in use"), std::string::npos) << r.err;
+}
+
+TEST(Binary, HealthzSays503WhileDrainingAfterSigterm) {
+  REQUIRE_BINARY();
+  uint16_t admin = pick_port();
+  uint16_t port = 0;
+  auto p = start_server(&port, "error", 0, {"--admin-port", std::to_string(admin)});
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(http_exchange(admin, http_get("/healthz")).status, 200);
+  // Output this client does not read keeps the drain going for 2 s.
+  RawSocket stuck;
+  ASSERT_TRUE(stuck.connect_v4(port, 4096));
+  BlockingClient probe;
+  std::string err;
+  ASSERT_TRUE(probe.connect("127.0.0.1", port, &err)) << err;
+  ASSERT_TRUE(jam_output(stuck, probe)) << "could not queue enough output";
+  ASSERT_EQ(kill(p->pid(), SIGTERM), 0);
+  HttpReply r = http_exchange(admin, http_get("/healthz"), 3000);
+  EXPECT_EQ(r.status, 503) << "body: " << r.body;
+  EXPECT_EQ(r.body, "draining\n");
+  auto st = p->wait_exit(5000);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
 }

@@ -258,4 +258,27 @@ class RawSocket {
   int fd_ = -1;
 };
 
+// Turns `jam` (connected with a tiny receive buffer) into a client with
+// megabytes of output queued that it never reads: it sends 64 KiB echo
+// requests until the server has handled `handled` frames (INFO frames_in,
+// asked through `probe`), past what the kernel's socket buffers absorb.
+inline bool jam_output(RawSocket& jam, BlockingClient& probe, int64_t handled = 100,
+                       int timeout_ms = 10000) {
+  const std::string req = encode_frame(Kind::kRequest, echo::kId, echo::kEcho, 1,
+                                       std::string(64 * 1024, 'j'));
+  size_t off = 0;
+  const auto start = SteadyClock::now();
+  while (elapsed_ms(start) < timeout_ms) {
+    for (int i = 0; i < 64; ++i) {
+      ssize_t n = jam.try_send(std::string_view(req).substr(off));
+      if (n < 0) return false;
+      if (n == 0) break;
+      off = (off + static_cast<size_t>(n)) % req.size();
+    }
+    if (info_value(probe, "frames_in") >= handled) return true;
+    std::this_thread::sleep_for(Ms(5));
+  }
+  return false;
+}
+
 }  // namespace hazel::test

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "http_util.h"
 #include "kv_room_util.h"
 #include "net_util.h"
 #include "proc_util.h"
@@ -79,10 +80,11 @@ int hello_worker(BlockingClient& c) {
 // A server with workers, and clients placed on the worker a test asks for.
 class WorkersTest : public ::testing::Test {
  protected:
-  void start(int workers) {
+  void start(int workers, std::vector<std::string> extra = {}) {
     REQUIRE_BINARY();
     workers_ = workers;
-    proc_ = start_server(&port_, "error", 0, {"-w", std::to_string(workers)});
+    extra.insert(extra.begin(), {"-w", std::to_string(workers)});
+    proc_ = start_server(&port_, "error", 0, extra);
     ASSERT_NE(proc_, nullptr);
     // Every worker serves before a test begins.
     ASSERT_TRUE(eventually(
@@ -446,6 +448,69 @@ TEST_F(WorkersTest, TheBusHasNoListeningOrNamedUnixSocket) {
     EXPECT_EQ(std::stoul(flags, nullptr, 16) & 0x10000, 0u) << line;
   }
   EXPECT_GE(seen, 3 * 2);  // at least the 3 links, both ends
+}
+
+// Inodes of the sockets listening on 127.0.0.1:port (/proc/net/tcp).
+std::set<std::string> listening_inodes(uint16_t port) {
+  std::set<std::string> out;
+  std::istringstream table(read_file("/proc/net/tcp"));
+  std::string line;
+  std::getline(table, line);  // header
+  char want[16];
+  snprintf(want, sizeof want, "0100007F:%04X", port);
+  while (std::getline(table, line)) {
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+    std::istringstream f(line);
+    std::string sl, local, rem, st, q, tr, re, uid, timeout, inode;
+    f >> sl >> local >> rem >> st >> q >> tr >> re >> uid >> timeout >> inode;
+    if (local == want && st == "0A") out.insert(inode);
+  }
+  return out;
+}
+
+TEST_F(WorkersTest, EveryWorkerListensOnTheWebSocketAndAdminPorts) {
+  uint16_t ws = pick_port(), admin = pick_port();
+  ASSERT_NE(ws, admin);
+  start(2, {"--ws-port", std::to_string(ws), "--admin-port", std::to_string(admin)});
+  auto workers = worker_pids(master());
+  ASSERT_EQ(workers.size(), 2u);
+  for (uint16_t port : {ws, admin}) {
+    std::set<std::string> listening = listening_inodes(port);
+    EXPECT_EQ(listening.size(), 2u) << "one SO_REUSEPORT socket per worker on " << port;
+    std::set<std::string> held;
+    for (auto& [w, pid] : workers) {
+      std::set<std::string> mine;
+      for (const std::string& i : socket_inodes(pid))
+        if (listening.count(i)) mine.insert(i);
+      EXPECT_EQ(mine.size(), 1u) << "worker " << w << " on port " << port;
+      held.insert(mine.begin(), mine.end());
+    }
+    EXPECT_EQ(held.size(), 2u) << "the workers share one socket on " << port;
+  }
+  HttpReply page = http_exchange(ws, http_get("/hazel.js"));
+  EXPECT_EQ(page.status, 200);
+  HttpConn up(ws);
+  ASSERT_TRUE(up.send_all(ws_upgrade()));
+  ASSERT_TRUE(up.read_head());
+  EXPECT_EQ(up.reply().status, 101);
+}
+
+TEST_F(WorkersTest, OneScrapeHasTheSeriesOfEveryWorker) {
+  uint16_t admin = pick_port();
+  start(2, {"--admin-port", std::to_string(admin)});
+  auto a = on_worker(0), b = on_worker(1);
+  ASSERT_TRUE(a && b);
+  // Any worker the scrape lands on answers for both.
+  for (int i = 0; i < 4; ++i) {
+    HttpReply r = http_exchange(admin, http_get("/metrics"));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("\nhazel_workers 2\n"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\nhazel_workers_answered 2\n"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\nhazel_clients{worker=\"0\"} "), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\nhazel_clients{worker=\"1\"} "), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("\nhazel_bus_links_up{worker=\"1\"} 1\n"), std::string::npos)
+        << r.body;
+  }
 }
 
 TEST_F(WorkersTest, PortInUseExitsOneWithTheBindError) {

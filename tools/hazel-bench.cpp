@@ -11,6 +11,7 @@
 //   verify       whether a reply is what the protocol promises
 //   driver       sockets and the epoll loop
 //   bench        the closed loop: setup, timed requests, accounting
+//   loris        a slow-loris attack (its own open loop)
 //   report       the summary, as text or JSON
 // Hazel frames are encoded and decoded by libhazel.a's codec (hazel/frame.h).
 //
@@ -27,6 +28,7 @@
 
 #include "bench/bench.h"
 #include "bench/exit.h"
+#include "bench/loris.h"
 #include "bench/options.h"
 
 namespace {
@@ -77,7 +79,9 @@ int main(int argc, char** argv) {
 
   addrinfo* addr = resolve(opt);
   int rc = 0;
-  {
+  if (opt.mode->shape == hazel_bench::Shape::kLoris) {
+    rc = hazel_bench::run_loris(opt, *addr, g_interrupted);
+  } else {
     hazel_bench::Bench bench(opt, *addr);
     rc = bench.run(g_interrupted);
   }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "hazel/frame.h"
 
@@ -18,6 +19,13 @@ struct Config {
   uint32_t max_frame = kDefaultMaxFrame;       // body bytes
   uint32_t idle_timeout_ms = 60000;            // 0 = never
   size_t max_output = size_t{16} << 20;        // pending output per client
+  // Budgets across all clients. Input: arrays held for frames not complete
+  // yet; past it, the client holding the most is closed with GOODBYE LIMIT.
+  // Output: bytes queued and not written; past it, the client with the most
+  // pending is closed with GOODBYE SLOW.
+  size_t max_input_memory = size_t{256} << 20;
+  size_t max_output_memory = size_t{1} << 30;
+  uint32_t body_timeout_ms = 10000;            // header to last byte, 0 = off
   uint32_t max_clients = 100000;               // over it: GOODBYE FULL
   uint32_t max_sessions = 100000;              // over it: BUSY
   uint32_t max_client_sessions = 4096;         // per client, answered later
@@ -49,6 +57,24 @@ struct Config {
   // rate_pause_ms between refusals, is closed with GOODBYE LIMIT.
   uint32_t rate_close_ms = 10000;
   uint32_t rate_pause_ms = 1000;
+
+  // The WebSocket port (--ws-port), on `bind`: the chat page at /, the
+  // JavaScript client at /hazel.js, WebSocket clients at /ws. Off unless
+  // ws_listen; port 0 = pick a free port. With workers every worker
+  // listens on it (SO_REUSEPORT), like the main port.
+  bool ws_listen = false;
+  uint16_t ws_port = 0;
+  // --ws-origin: the Origins an upgrade may come from; empty = any.
+  std::vector<std::string> ws_origins;
+  // The admin port (--admin-port): Prometheus /metrics and /healthz, on
+  // admin_bind (loopback unless told otherwise: the figures are not for
+  // everyone). Off unless admin_listen; port 0 = pick a free port.
+  bool admin_listen = false;
+  uint16_t admin_port = 0;
+  std::string admin_bind = "127.0.0.1";
+  // HTTP on those ports: a request head must arrive, and be answered,
+  // within this.
+  uint32_t http_timeout_ms = 10000;
 };
 
 }  // namespace hazel

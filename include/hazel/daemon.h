@@ -51,6 +51,9 @@ class Daemon {
   bool start(std::string* err);
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // The bound WebSocket and admin ports (0 when off).
+  uint16_t ws_port() const;
+  uint16_t admin_port() const;
   // Serves until stop() or a signal; returns the exit code (0 = clean).
   int run();
   // Asks run() to shut down (GOODBYE SHUTDOWN, flush, return). Safe from

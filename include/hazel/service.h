@@ -213,12 +213,16 @@ struct Stats {
   uint64_t uptime_s = 0;
   uint64_t clients = 0;
   uint64_t clients_total = 0;
+  uint64_t clients_ws = 0;        // of them, on the WebSocket port
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t sessions_pending = 0;
   uint64_t sessions_timed_out = 0;
   uint64_t replies_dropped = 0;
   uint64_t sends_dropped = 0;
+  uint64_t input_bytes = 0;       // held now for frames not complete yet
+  uint64_t output_bytes = 0;      // queued now, not yet written
+  uint64_t clients_limited = 0;   // closed for a memory budget or timeout
   // The bus to the other workers (all 0 for a lone server).
   uint64_t bus_frames_in = 0;
   uint64_t bus_frames_out = 0;
@@ -228,7 +232,7 @@ struct Stats {
   // Policies and rate limits (all 0 when there are none).
   uint64_t denied = 0;        // requests answered DENIED, SENDs dropped by a policy
   uint64_t rate_limited = 0;  // requests answered BUSY, SENDs dropped for the rate
-  uint64_t limit_closed = 0;  // clients closed with GOODBYE LIMIT for the rate
+  uint64_t rate_closed = 0;  // clients closed with GOODBYE LIMIT for the rate
   uint64_t auth_ok = 0;       // sys AUTH accepted
   uint64_t auth_refused = 0;  // sys AUTH refused
 };

@@ -205,6 +205,7 @@ class Sys final : public Service {
     lines.add("workers", ctx().workers());
     lines.add("clients", static_cast<int64_t>(st.clients));
     lines.add("clients_total", static_cast<int64_t>(st.clients_total));
+    lines.add("clients_ws", static_cast<int64_t>(st.clients_ws));
     lines.add("frames_in", static_cast<int64_t>(st.frames_in));
     lines.add("frames_out", static_cast<int64_t>(st.frames_out));
     lines.add("sessions_pending", static_cast<int64_t>(st.sessions_pending));
@@ -213,9 +214,12 @@ class Sys final : public Service {
     lines.add("sends_dropped", static_cast<int64_t>(st.sends_dropped));
     lines.add("denied", static_cast<int64_t>(st.denied));
     lines.add("rate_limited", static_cast<int64_t>(st.rate_limited));
-    lines.add("limit_closed", static_cast<int64_t>(st.limit_closed));
+    lines.add("rate_closed", static_cast<int64_t>(st.rate_closed));
     lines.add("auth_ok", static_cast<int64_t>(st.auth_ok));
     lines.add("auth_refused", static_cast<int64_t>(st.auth_refused));
+    lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
+    lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
+    lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
     ctx().collect_info(lines);
     for (const char* key : kRequiredInfo)
       if (!lines.has(key)) lines.add(key, 0);

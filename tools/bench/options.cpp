@@ -40,6 +40,12 @@ constexpr ModeInfo kModes[] = {
      "-c members SUBSCRIBE bench, one more connection PUBLISHes to it"},
     {"resp-idle", Mode::kRespIdle, Wire::kResp, Shape::kIdle, false,
      "like idle, with a Redis PING"},
+    {"resp-echo", Mode::kRespEcho, Wire::kResp, Shape::kRequests, false,
+     "Redis ECHO of the payload, expects it back"},
+    {"loris", Mode::kLoris, Wire::kHazel, Shape::kLoris, false,
+     "slow-loris attack: -c connections each announce an ECHO of -s\n"
+     "                    bytes and trickle it (1/100 every 100 ms) but for\n"
+     "                    its last byte; one the server closes is reopened"},
 };
 
 // Whole-string decimal parse; partial numbers like "10x" are usage errors.
@@ -147,7 +153,7 @@ Options parse_args(int argc, char** argv) {
     } else if (flag == "--warmup") {
       o.warmup = parse_seconds("--warmup", value, 0);
     } else if (flag == "-s") {
-      o.payload = parse_count("-s", value, 0, kMaxPayload);
+      o.payload = parse_count("-s", value, 0, hazel::kDefaultMaxFrame);
     } else if (flag == "--keys") {
       o.keys = parse_count("--keys", value, 1, kMaxKeys);
       keys_given = true;
@@ -174,6 +180,10 @@ Options parse_args(int argc, char** argv) {
       if (found == nullptr) usage_error("unknown mode '%s'", value);
       o.mode = found;
     }
+  }
+  if (o.payload > kMaxPayload && o.mode->mode != Mode::kLoris) {
+    usage_error("-s needs a whole number in 0..%zu, got '%zu'", kMaxPayload,
+                o.payload);
   }
   if (o.mode->wire == Wire::kRaw && o.payload == 0) {
     usage_error("raw mode needs -s of at least 1 byte");

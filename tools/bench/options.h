@@ -29,12 +29,16 @@ enum class Mode : uint8_t {
   kRespSet,
   kRespPublish,
   kRespIdle,
+  kRespEcho,
+  kLoris,
 };
 enum class Wire : uint8_t { kHazel, kResp, kRaw };
 // kRequests: every connection sends timed requests. kFanOut: -c members
 // receive what one extra publisher connection sends. kIdle: connect, one
 // ping, hold.
-enum class Shape : uint8_t { kRequests, kFanOut, kIdle };
+// kLoris: connections that announce -s byte frames and never finish them
+// (see loris.h).
+enum class Shape : uint8_t { kRequests, kFanOut, kIdle, kLoris };
 // Which partner a connection TELLs in tell mode: one on its own worker
 // process, or one on another worker.
 enum class Peer : uint8_t { kLocal, kRemote };

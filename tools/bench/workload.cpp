@@ -160,6 +160,12 @@ Workload make_workload(const Options& o) {
     case Mode::kRespSet:
       w.reply = "+OK\r\n";
       break;
+    case Mode::kRespEcho:
+      request = resp_command({"ECHO", pl});
+      w.reply = resp_bulk(pl);
+      break;
+    case Mode::kLoris:  // run by loris.cpp, not from a workload
+      break;
     case Mode::kRespPublish: {
       request = resp_command({"PUBLISH", kBenchRoom, pl});
       w.seq_at =

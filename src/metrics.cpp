@@ -1,0 +1,155 @@
+#include "metrics.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace hazel::metrics {
+
+namespace {
+
+enum class Type : uint8_t { kGauge, kCounter };
+
+struct Known {
+  std::string_view info;    // INFO name
+  std::string_view metric;  // family name
+  Type type;
+  std::string_view help;
+};
+
+// INFO figures by name. Counters end in _total.
+constexpr Known kKnown[] = {
+    {"uptime_s", "hazel_uptime_seconds", Type::kGauge, "Seconds since the worker started."},
+    {"clients", "hazel_clients", Type::kGauge, "Clients connected now."},
+    {"clients_total", "hazel_clients_accepted_total", Type::kCounter,
+     "Clients accepted since the worker started."},
+    {"clients_ws", "hazel_clients_ws", Type::kGauge,
+     "Clients connected over WebSocket now."},
+    {"frames_in", "hazel_frames_in_total", Type::kCounter, "Frames received from clients."},
+    {"frames_out", "hazel_frames_out_total", Type::kCounter, "Frames sent to clients."},
+    {"sessions_pending", "hazel_sessions_pending", Type::kGauge,
+     "Requests waiting for an answer now."},
+    {"sessions_timed_out", "hazel_sessions_timed_out_total", Type::kCounter,
+     "Requests answered TIMEOUT."},
+    {"replies_dropped", "hazel_replies_dropped_total", Type::kCounter,
+     "Answers that found their client gone."},
+    {"sends_dropped", "hazel_sends_dropped_total", Type::kCounter,
+     "SENDs dropped: refused, over a limit, or failed."},
+    {"kv_keys", "hazel_kv_keys", Type::kGauge, "Keys the worker holds in the kv store."},
+    {"kv_bytes", "hazel_kv_bytes", Type::kGauge, "Bytes of keys and values the worker holds."},
+    {"rooms", "hazel_rooms", Type::kGauge, "Rooms with a member on the worker."},
+    {"room_members", "hazel_room_members", Type::kGauge,
+     "Room memberships of the worker's clients."},
+    {"bus_frames_in", "hazel_bus_frames_in_total", Type::kCounter,
+     "Frames received from other workers."},
+    {"bus_frames_out", "hazel_bus_frames_out_total", Type::kCounter,
+     "Frames sent to other workers."},
+    {"bus_dropped", "hazel_bus_dropped_total", Type::kCounter,
+     "One-way bus frames dropped: link down or full."},
+    {"bus_refused", "hazel_bus_refused_total", Type::kCounter,
+     "Requests to other workers refused: link down or full."},
+    {"bus_links_up", "hazel_bus_links_up", Type::kGauge, "Bus links to other workers up now."},
+};
+
+// Figures about the whole server rather than one worker, or about the
+// gathering itself: not per-worker series.
+bool whole_server(std::string_view name) {
+  if (name == "workers" || name == "workers_answered") return true;
+  // "worker3_clients": a summed INFO's per-worker copies.
+  return name.size() > 6 && name.substr(0, 6) == "worker" && name[6] >= '0' && name[6] <= '9';
+}
+
+struct Family {
+  std::string name;
+  Type type;
+  std::string help;
+  std::string samples;
+};
+
+Family family_for(std::string_view info) {
+  for (const Known& k : kKnown)
+    if (k.info == info) return {std::string(k.metric), k.type, std::string(k.help), {}};
+  std::string name = "hazel_";
+  for (char c : info) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    name += ok ? c : '_';
+  }
+  bool counter = name.size() > 6 && name.substr(name.size() - 6) == "_total";
+  return {name, counter ? Type::kCounter : Type::kGauge,
+          "INFO figure " + std::string(info) + ".", {}};
+}
+
+void header(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+}  // namespace
+
+std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count,
+                   std::string_view version) {
+  std::string out;
+  header(out, "hazel_build_info", "gauge", "Always 1; the version is in its label.");
+  out += "hazel_build_info{version=\"";
+  for (char c : version) {  // label values escape \ " and newline
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? 'n' : c;
+  }
+  out += "\"} 1\n";
+  header(out, "hazel_workers", "gauge", "Worker processes the server runs.");
+  out += "hazel_workers " + std::to_string(worker_count) + "\n";
+  size_t answered = 0;
+  for (const WorkerInfo& w : workers) answered += w.ok;
+  header(out, "hazel_workers_answered", "gauge",
+         "Workers whose figures are in this scrape.");
+  out += "hazel_workers_answered " + std::to_string(answered) + "\n";
+
+  std::vector<const WorkerInfo*> order;
+  for (const WorkerInfo& w : workers)
+    if (w.ok) order.push_back(&w);
+  std::sort(order.begin(), order.end(),
+            [](const WorkerInfo* a, const WorkerInfo* b) { return a->worker < b->worker; });
+
+  // Families in the order their figures first appear; each family's
+  // samples together, as the format requires.
+  std::vector<std::pair<std::string, Family>> families;
+  for (const WorkerInfo* w : order) {
+    std::string_view text = w->text;
+    while (!text.empty()) {
+      size_t eol = text.find('\n');
+      std::string_view line = text.substr(0, eol);
+      text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+      size_t sp = line.find(' ');
+      if (sp == std::string_view::npos || sp == 0) continue;
+      std::string_view name = line.substr(0, sp);
+      std::string_view value = line.substr(sp + 1);
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || p != value.data() + value.size()) continue;
+      if (whole_server(name)) continue;
+      auto it = std::find_if(families.begin(), families.end(),
+                             [&](const auto& f) { return f.first == name; });
+      if (it == families.end()) {
+        families.emplace_back(std::string(name), family_for(name));
+        it = families.end() - 1;
+      }
+      Family& f = it->second;
+      f.samples += f.name + "{worker=\"" + std::to_string(w->worker) + "\"} " +
+                   std::to_string(v) + "\n";
+    }
+  }
+  for (auto& [info, f] : families) {
+    header(out, f.name, f.type == Type::kCounter ? "counter" : "gauge", f.help);
+    out += f.samples;
+  }
+  return out;
+}
+
+}  // namespace hazel::metrics
