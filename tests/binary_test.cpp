@@ -54,35 +54,6 @@ void expect_clean_stop_on(int sig) {
   EXPECT_EQ(WEXITSTATUS(*st), 0) << "stderr: " << p->err();
 }
 
-// Runs ./hazel with `args`; expects it to exit at once with `code`.
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result run_to_exit(const std::vector<std::string>& args) {
-  Result r;
-  Proc p;
-  std::string why;
-  if (!p.spawn(args, &why)) {
-    ADD_FAILURE() << why;
-    return r;
-  }
-  auto st = p.wait_exit(5000);
-  if (!st.has_value()) {
-    ADD_FAILURE() << "./hazel did not exit within 5 s";
-    return r;
-  }
-  if (!WIFEXITED(*st)) {
-    ADD_FAILURE() << "./hazel did not exit normally (status " << *st << ")";
-    return r;
-  }
-  r.code = WEXITSTATUS(*st);
-  r.out = p.out();
-  r.err = p.err();
-  return r;
-}
 
 void expect_usage_error(const std::vector<std::string>& args) {
   Result r = run_to_exit(args);

@@ -159,6 +159,39 @@ class Proc {
 
 inline bool binary_present() { return access(kBinary, X_OK) == 0; }
 
+// What ./hazel did when run to its exit.
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs ./hazel with `args` and expects it to exit by itself (a command line
+// it refuses, --help): its exit code and output.
+inline Result run_to_exit(const std::vector<std::string>& args,
+                          int timeout_ms = 5000) {
+  Result r;
+  Proc p;
+  std::string why;
+  if (!p.spawn(args, &why)) {
+    ADD_FAILURE() << why;
+    return r;
+  }
+  auto st = p.wait_exit(timeout_ms);
+  if (!st.has_value()) {
+    ADD_FAILURE() << "./hazel did not exit within " << timeout_ms << " ms";
+    return r;
+  }
+  if (!WIFEXITED(*st)) {
+    ADD_FAILURE() << "./hazel did not exit normally (status " << *st << ")";
+    return r;
+  }
+  r.code = WEXITSTATUS(*st);
+  r.out = p.out();
+  r.err = p.err();
+  return r;
+}
+
 #define REQUIRE_BINARY()                                                    \
   ASSERT_TRUE(binary_present())                                             \
       << kBinary << " not found or not executable in the current directory " \
