@@ -235,6 +235,80 @@ $(B)/bench/micro: $(B)/bench/micro.o libhazel.a
 	$(call say,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) -o $@ $< libhazel.a -lbenchmark -lpthread
 
+# ---- fuzzing -----------------------------------------------------------------
+# `make fuzz` builds every fuzz/<name>_fuzz.cpp into a libFuzzer target and
+# runs each for FUZZ_SECONDS (default 60), one after the other, with its
+# seeds (fuzz/corpus/<name>/, copied to a working corpus in build/fuzz/run/)
+# and its dictionary (fuzz/<name>.dict) if there is one; extra libFuzzer
+# flags may sit in fuzz/<name>.options. It fails on any crash, leak, timeout
+# or sanitizer report, naming the target and the saved input;
+# FUZZ_TARGETS="codec resp" runs only those (docs/FUZZING.md). It needs
+# clang++ with libFuzzer; `make test` does not.
+#
+# Everything is built with clang and the sanitizers into build/fuzz/: the
+# library and the bench parts with -fsanitize=fuzzer-no-link (coverage for
+# the fuzzer), the shared harness (fuzz/lib/*.cpp) into an archive every
+# target links.
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=all
+FUZZ_CXXFLAGS = $(CXXSTD) -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+BF           := build/fuzz
+FUZZ_SRCS    := $(sort $(wildcard fuzz/*_fuzz.cpp))
+FUZZ_NAMES   := $(FUZZ_SRCS:fuzz/%_fuzz.cpp=%)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(BF)/bin/%_fuzz)
+FUZZ_HELPERS := $(sort $(wildcard fuzz/lib/*.cpp))
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cpp=$(BF)/obj/%.o) $(BENCH_SRCS:%.cpp=$(BF)/obj/%.o)
+FUZZ_HELPER_OBJS := $(FUZZ_HELPERS:%.cpp=$(BF)/obj/%.o)
+
+.PHONY: fuzz fuzz-build fuzz-toolchain fuzz-corpus
+fuzz: fuzz-build
+	@bash fuzz/run.sh $(FUZZ_SECONDS) $(BF) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Rewrites the committed seeds and dictionaries from the wire numbers
+# (fuzz/make_corpus.cpp); built like the tools, no clang needed.
+fuzz-corpus: $(B)/fuzz/make_corpus
+	$(Q)$(B)/fuzz/make_corpus fuzz
+
+$(B)/fuzz/make_corpus: $(B)/fuzz/make_corpus.o $(BENCH_LIB) libhazel.a
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $< $(BENCH_LIB) libhazel.a $(LDLIBS)
+
+# One clear line instead of a wall of link errors when clang or its
+# libFuzzer runtime is missing.
+fuzz-toolchain:
+	@mkdir -p $(BF)
+	@printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' \
+	  >$(BF)/probe.cpp
+	@$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $(BF)/probe $(BF)/probe.cpp \
+	  >$(BF)/probe.log 2>&1 || { echo "make fuzz: '$(FUZZ_CXX) -fsanitize=fuzzer' does not work" \
+	  "(needs clang and its libFuzzer runtime; Debian: apt-get install clang libclang-rt-dev):"; \
+	  head -n 3 $(BF)/probe.log; exit 1; }
+
+$(FUZZ_LIB_OBJS) $(FUZZ_HELPER_OBJS) $(FUZZ_SRCS:%.cpp=$(BF)/obj/%.o): | fuzz-toolchain
+
+$(BF)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX-FUZ,$<)
+	$(Q)$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_CXXFLAGS) -c -o $@ $<
+
+$(BF)/libhazel.a: $(FUZZ_LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BF)/libfuzz.a: $(FUZZ_HELPER_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BF)/bin/%_fuzz: $(BF)/obj/fuzz/%_fuzz.o $(BF)/libfuzz.a $(BF)/libhazel.a
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CXX) $(CXXSTD) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^
+
 clean:
 	rm -rf build libhazel.a $(BINS) examples/bin
 

@@ -3,6 +3,7 @@
 // so no call can hang past its timeout on a server that stopped talking.
 #include "hazel/client.h"
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -196,6 +197,8 @@ int connect_one(const addrinfo* ai, const Deadline& dl, std::string* why) {
   return fd;
 }
 
+std::atomic<BlockingClient::UnexpectedReplyHook> g_unexpected_reply_hook{nullptr};
+
 std::string goodbye_text(const Frame& f) {
   std::string s = "server said goodbye: ";
   s += goodbye_name(static_cast<Goodbye>(f.header.code));
@@ -243,6 +246,31 @@ bool BlockingClient::connect(const std::string& host, uint16_t port,
   return true;
 }
 
+BlockingClient::UnexpectedReplyHook BlockingClient::set_unexpected_reply_hook(
+    UnexpectedReplyHook h) {
+  return g_unexpected_reply_hook.exchange(h);
+}
+
+std::deque<Frame> BlockingClient::take_unexpected_replies() {
+  std::deque<Frame> out;
+  out.swap(replies_);
+  return out;
+}
+
+void BlockingClient::keep(Frame&& f) {
+  switch (f.header.kind) {
+    case Kind::kPush:
+      pushes_.push_back(std::move(f));
+      return;
+    case Kind::kReply:
+      if (UnexpectedReplyHook h = g_unexpected_reply_hook.load()) h(f);
+      replies_.push_back(std::move(f));
+      return;
+    default:
+      return;  // a GOODBYE is kept in goodbye_ by take_frame()
+  }
+}
+
 void BlockingClient::close() {
   if (fd_ >= 0) {
     // Linux frees the descriptor even when close() reports EINTR, so a
@@ -252,6 +280,7 @@ void BlockingClient::close() {
   }
   in_.clear();
   pushes_.clear();
+  replies_.clear();
 }
 
 bool BlockingClient::fill(int timeout_ms, std::string* err) {
@@ -281,10 +310,12 @@ bool BlockingClient::take_frame(Frame* out, std::string* err) {
 }
 
 bool BlockingClient::read_frame(Frame* out, int timeout_ms, std::string* err) {
-  if (!pushes_.empty()) {
-    *out = std::move(pushes_.front());
-    pushes_.pop_front();
-    return true;
+  for (std::deque<Frame>* q : {&pushes_, &replies_}) {
+    if (!q->empty()) {
+      *out = std::move(q->front());
+      q->pop_front();
+      return true;
+    }
   }
   const Deadline dl(timeout_ms);
   for (;;) {
@@ -316,8 +347,9 @@ bool BlockingClient::next_push(Frame* out, int timeout_ms, std::string* err) {
   for (;;) {
     std::string broken;
     if (take_frame(out, &broken)) {
-      // A REPLY here answers a call() that already gave up waiting: drop it.
+      // A REPLY here answers no call() in progress: keep it.
       if (out->header.kind != Kind::kReply) return true;
+      keep(std::move(*out));
       continue;
     }
     if (!broken.empty()) {
@@ -348,7 +380,7 @@ bool BlockingClient::call(uint16_t service, uint16_t op, std::string_view body,
     for (;;) {
       Frame f;
       if (take_frame(&f, &ignored)) {
-        if (f.header.kind == Kind::kPush) pushes_.push_back(std::move(f));
+        keep(std::move(f));
       } else if (!fill(0, &ignored)) {
         break;
       }
@@ -367,9 +399,10 @@ bool BlockingClient::call(uint16_t service, uint16_t op, std::string_view body,
             *reply = std::move(f);
             return true;
           }
-          break;  // late answer to an earlier call that timed out
+          keep(std::move(f));  // e.g. late answer to a call that timed out
+          break;
         case Kind::kPush:
-          pushes_.push_back(std::move(f));
+          keep(std::move(f));
           break;
         case Kind::kGoodbye:
           set_err(err, goodbye_text(f));
@@ -413,7 +446,7 @@ bool BlockingClient::wait_closed(int timeout_ms) {
     Frame f;
     std::string broken;
     while (take_frame(&f, &broken)) {
-      if (f.header.kind == Kind::kPush) pushes_.push_back(std::move(f));
+      keep(std::move(f));
       f = Frame{};
     }
     if (!broken.empty()) in_.clear();  // unparseable; only the close matters

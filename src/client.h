@@ -121,6 +121,7 @@ class Client final : public IoHandler {
   bool input_closed = false;     // peer shut its side; replies still due
   bool paused = false;           // input held back until output drains
   bool large_frames = false;     // its last frame was large (read_input)
+  bool lingering = false;        // closing, its last output not yet taken
   TimerNode timer;               // idle check while open, linger after
   Client* next_flush = nullptr;  // intrusive: clients with output this turn
   bool in_flush_list = false;

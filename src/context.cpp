@@ -55,8 +55,8 @@ uint16_t shard_of(std::string_view key, uint16_t workers) {
   if (workers <= 1) return 0;
   // FNV-1a: the same on every worker, and cheap for short keys.
   uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : key) {
-    h ^= ch;
+  for (char ch : key) {
+    h ^= static_cast<unsigned char>(ch);
     h *= 1099511628211ull;
   }
   return static_cast<uint16_t>(h % workers);

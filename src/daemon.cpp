@@ -5,8 +5,8 @@
 
 #include "core.h"
 #include "services/builtin.h"
-#include "services/token_policy.h"
 #include "ws_gateway.h"
+#include "services/token_policy.h"
 
 namespace hazel {
 
@@ -17,8 +17,8 @@ Daemon::Daemon(Config config)
   if (core_->cfg.builtin_services) {
     core_->builtins.push_back(services::make_sys());
     core_->builtins.push_back(services::make_echo());
-    core_->builtins.push_back(services::make_kv());
-    core_->builtins.push_back(services::make_room());
+    core_->builtins.push_back(services::make_kv(core_->cfg));
+    core_->builtins.push_back(services::make_room(core_->cfg));
     for (auto& s : core_->builtins) core_->mount(*s, nullptr);
   }
 }

@@ -165,22 +165,27 @@ int Loop::wait_timeout() {
 
 void Loop::run() {
   stopping_ = false;
-  while (!stopping_) {
-    int n = epoll_wait(epfd_, events_.data(), kMaxEventsPerTurn, wait_timeout());
-    if (n < 0) {
-      if (errno != EINTR) HZ_ERROR("epoll_wait: %s", strerror(errno));
-      n = 0;
-    }
-    now_ms_ = read_clock() / 1000000u;
-    for (int i = 0; i < n; ++i) {
-      size_t fd = static_cast<size_t>(events_[static_cast<size_t>(i)].data.fd);
-      // nullptr: removed by an earlier handler in this same turn.
-      IoHandler* h = fd < handlers_.size() ? handlers_[fd] : nullptr;
-      if (h) h->on_io(events_[static_cast<size_t>(i)].events);
-    }
-    timers_.advance(now_ms_);
-    if (end_fn_) end_fn_(end_arg_);
+  while (!stopping_) run_once(-1);
+}
+
+int Loop::run_once(int max_wait_ms) {
+  int timeout = wait_timeout();
+  if (max_wait_ms >= 0 && max_wait_ms < timeout) timeout = max_wait_ms;
+  int n = epoll_wait(epfd_, events_.data(), kMaxEventsPerTurn, timeout);
+  if (n < 0) {
+    if (errno != EINTR) HZ_ERROR("epoll_wait: %s", strerror(errno));
+    n = 0;
   }
+  if (!manual_clock_) now_ms_ = read_clock() / 1000000u;
+  for (int i = 0; i < n; ++i) {
+    size_t fd = static_cast<size_t>(events_[static_cast<size_t>(i)].data.fd);
+    // nullptr: removed by an earlier handler in this same turn.
+    IoHandler* h = fd < handlers_.size() ? handlers_[fd] : nullptr;
+    if (h) h->on_io(events_[static_cast<size_t>(i)].events);
+  }
+  timers_.advance(now_ms_);
+  if (end_fn_) end_fn_(end_arg_);
+  return n;
 }
 
 }  // namespace hazel

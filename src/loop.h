@@ -52,6 +52,11 @@ class Loop {
   // Runs turns until stop(). Each turn: wait, dispatch I/O, fire timers, run
   // the end-of-turn hook.
   void run();
+  // One turn, waiting at most `max_wait_ms` for I/O (0: only what is ready;
+  // -1: until the next timer, as run() does). Returns the number of I/O
+  // events dispatched. For callers that drive the loop themselves (fuzz
+  // targets, tests) and need to know when it has gone quiet.
+  int run_once(int max_wait_ms);
   void stop() { stopping_ = true; }
   // Thread- and signal-safe request: the on_wake hook runs inside the loop.
   void wake();
@@ -76,6 +81,12 @@ class Loop {
 
   // Milliseconds since the loop was created, read once per turn.
   uint64_t now_ms() const { return now_ms_; }
+  // A clock only the caller moves: from here on the loop no longer reads
+  // the monotonic clock, and time passes by advance_clock() alone, so a run
+  // does the same thing however loaded the machine is (fuzzing, tests).
+  void use_manual_clock() { manual_clock_ = true; }
+  // Due timers fire in the next turn.
+  void advance_clock(uint64_t ms) { now_ms_ += ms; }
   const uint64_t& clock() const { return now_ms_; }
   TimerWheel& timers() { return timers_; }
   void add_timer(TimerNode* n, uint64_t delay_ms) {
@@ -97,6 +108,7 @@ class Loop {
   uint64_t start_ns_ = 0;
   uint64_t now_ms_ = 0;
   bool stopping_ = false;
+  bool manual_clock_ = false;
   int max_wait_once_ = -1;
   std::atomic<bool> woken_{false};
   Hook end_fn_ = nullptr;

@@ -13,9 +13,13 @@
 #include <vector>
 
 #include "client_id.h"
+#include "hazel/builtins.h"
 #include "hazel/daemon.h"
 
 namespace {
+
+// The help text below states kv's per-key overhead in words.
+static_assert(hazel::kv::kKeyOverhead == 128, "update --kv-max-bytes in kUsage");
 
 constexpr const char* kUsage =
     "usage: hazel [options]\n"
@@ -47,6 +51,15 @@ constexpr const char* kUsage =
     "      --max-client-sessions N\n"
     "                           requests and SENDs of one client pending\n"
     "                           at once (default 4096)\n"
+    "      --kv-max-bytes BYTES\n"
+    "                           kv memory for the whole server: keys, values\n"
+    "                           and 128 bytes a key; 0 = no limit (default 0)\n"
+    "      --kv-evict off|lru   when kv is full, answer SET/INCR BUSY (off) or\n"
+    "                           evict least recently used keys (default off)\n"
+    "      --max-rooms-per-client N\n"
+    "                           rooms one client may be in at once\n"
+    "                           (default 1024)\n"
+    "      --max-rooms N        rooms the whole server holds (default 1000000)\n"
     "  -w, --workers N|auto     worker processes on the port, sharing clients,\n"
     "                           rooms and keys; auto = one per CPU (default 1)\n"
     "      --ws-port PORT       also serve browsers on PORT: the chat page at /,\n"
@@ -112,6 +125,14 @@ hazel::LogLevel parse_level(const char* text) {
   if (t == "debug") return hazel::LogLevel::kDebug;
   usage_error(std::string("--log-level: '") + text +
               "' is not one of error, warn, info, debug");
+}
+
+hazel::KvEvict parse_evict(const char* text) {
+  if (text == nullptr) usage_error("--kv-evict needs a value (off or lru)");
+  std::string_view t(text);
+  if (t == "off") return hazel::KvEvict::kOff;
+  if (t == "lru") return hazel::KvEvict::kLru;
+  usage_error(std::string("--kv-evict: '") + text + "' is not off or lru");
 }
 
 uint16_t parse_workers(const std::string& flag, const char* text) {
@@ -213,6 +234,15 @@ int main(int argc, char** argv) {
     } else if (a == "--max-client-sessions") {
       cfg.max_client_sessions =
           static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
+    } else if (a == "--kv-max-bytes") {
+      cfg.kv_max_bytes = parse_uint(a, value(), 0, uint64_t{1} << 50);
+    } else if (a == "--kv-evict") {
+      cfg.kv_evict = parse_evict(value());
+    } else if (a == "--max-rooms-per-client") {
+      cfg.max_rooms_per_client =
+          static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
+    } else if (a == "--max-rooms") {
+      cfg.max_rooms = static_cast<uint32_t>(parse_uint(a, value(), 1, kU32));
     } else if (a == "-w" || a == "--workers") {
       cfg.workers = parse_workers(a, value());
     } else if (a == "--ws-port") {
@@ -248,8 +278,8 @@ int main(int argc, char** argv) {
     usage_error("--ws-origin needs --ws-port");
   if (admin_bind_given && !cfg.admin_listen)
     usage_error("--admin-bind needs --admin-port");
+
   if (cfg.rate_burst != 0 && cfg.rate_limit == 0)
     usage_error("--rate-burst needs --rate-limit");
-
   return hazel::run_server(cfg, nullptr, argv);
 }

@@ -122,9 +122,9 @@ void Message::on_upgrade(int fd, std::string_view leftover) {
 }
 
 void Message::accept_client(int fd, bool ws, std::string_view leftover) {
-  // Clients still flushing their last frames hold sockets too: one that
-  // reconnects in a loop cannot hold more than the limit.
-  if (clients_.size() + closing_ >= cfg_.max_clients) {
+  // Clients lingering with their last frames unwritten hold sockets too:
+  // one that reconnects in a loop cannot hold more than the limit.
+  if (clients_.size() + lingering_ >= cfg_.max_clients) {
     if (!full_logged_) {
       HZ_WARN("accept: at --max-clients %u, refusing with GOODBYE FULL",
               cfg_.max_clients);
@@ -778,6 +778,10 @@ void Message::flush_client(Client& c) {
       else if (c.paused) resume(c);
       break;
     case Client::Flush::kPending:
+      if (c.state() == Client::State::kClosing && !c.lingering) {
+        c.lingering = true;
+        ++lingering_;
+      }
       set_events(c, base | EPOLLOUT);
       break;
     case Client::Flush::kError:
@@ -897,6 +901,7 @@ void Message::close_now(Client& c, const char* why) {
   if (c.state() == Client::State::kClosed) return;
   if (c.state() == Client::State::kOpen) leave_table(c);
   if (c.state() == Client::State::kClosing) --closing_;
+  if (c.lingering) --lingering_;
   HZ_DEBUG("client %llu closed: %s", static_cast<unsigned long long>(c.id()),
            why);
   c.set_state(Client::State::kClosed);

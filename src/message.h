@@ -177,6 +177,7 @@ class Message final : public GatewaySink, public UpgradeSink {
   Client* held_head_ = nullptr;  // output held back this turn
   uint64_t turn_ = 0;
   size_t closing_ = 0;  // left the table, still flushing
+  size_t lingering_ = 0;  // of them, with output the kernel did not take
   std::vector<ClientId> disconnected_;  // DISCONNECT events not yet delivered
   std::unique_ptr<uint8_t[]> rbuf_;     // one read buffer for every client
   std::string fanout_;                  // one encoded PUSH for push_many

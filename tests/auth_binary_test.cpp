@@ -48,7 +48,7 @@ TEST(AuthBinary, ASecretFileOpenToOthersExitsOneWithOneLine) {
   TempFile secret(kTestKey + "\n", 0644);
   for (const char* workers : {"1", "2"}) {
     Result r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "-w", workers,
-                            "--auth-secret-file", secret.path()}, 10000);
+                            "--auth-secret-file", secret.path()});
     EXPECT_EQ(r.code, 1) << "-w " << workers;
     EXPECT_EQ(lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("mode 0644 lets group or others read or write it"),

@@ -64,6 +64,7 @@ class Probe final : public Service {
         return;
       case kHold:
         held_.push_back(std::move(reply));
+        holding.fetch_add(1);
         return;
       case kAskHold:
         ctx().call_worker(get_u16(p), kProbeId, kHold, "", 30000,
@@ -120,6 +121,7 @@ class Probe final : public Service {
     std::lock_guard<std::mutex> lock(mu_);
     return worker_events_;
   }
+  std::atomic<int> holding{0};  // kHold requests taken
 
  private:
   std::mutex mu_;
@@ -280,7 +282,8 @@ TEST(Bus, AWorkerGoingAwayFailsCallsWaitingOnItAndIsTold) {
     auto ev = p.w0->probe().worker_events();
     return !ev.empty() && ev[0] == "1 up";
   }, 5000));
-  std::this_thread::sleep_for(Ms(50));
+  ASSERT_TRUE(eventually([&] { return p.w1->probe().holding.load() == 1; }, 10000))
+      << "the call never reached worker 1";
   p.w1->stop();
   Frame f = read_any(*c, 5000);
   EXPECT_EQ(f.header.session, 9u);
@@ -309,6 +312,23 @@ struct Lonely {
     w.reset();
     close(peer);
   }
+  // Reads what the daemon wrote on the link until a bus REQUEST has come;
+  // false on timeout.
+  bool wait_request(int timeout_ms) {
+    std::string in;
+    return eventually([&] {
+      char buf[4096];
+      ssize_t n = read(peer, buf, sizeof buf);
+      if (n > 0) in.append(buf, static_cast<size_t>(n));
+      for (size_t off = 0;;) {
+        Decoded d = decode(reinterpret_cast<const uint8_t*>(in.data()) + off,
+                           in.size() - off, 2 * kDefaultMaxFrame, Peer::kBus);
+        if (d.status != DecodeStatus::kFrame) return false;
+        if (d.header.kind == static_cast<Kind>(BusKind::kRequest)) return true;
+        off += kHeaderSize + d.header.length;
+      }
+    }, timeout_ms);
+  }
   // Reads what the daemon wrote on the link until EOF; false on timeout.
   bool wait_eof(int timeout_ms) {
     return eventually([&] {
@@ -326,7 +346,7 @@ TEST(Bus, MalformedBusFrameClosesTheLinkAndFailsWhatWasPending) {
   auto c = l.w->connect();
   std::string err;
   ASSERT_TRUE(c->write_raw(request(kProbeId, kAskHold, 5, u16_bytes(1)), &err));
-  std::this_thread::sleep_for(Ms(50));
+  ASSERT_TRUE(l.wait_request(10000)) << "the call never reached the link";
   const char junk[] = "GET / HTTP/1.1\r\n\r\n";
   ASSERT_EQ(write(l.peer, junk, sizeof junk - 1), static_cast<ssize_t>(sizeof junk - 1));
   EXPECT_TRUE(l.wait_eof(5000));

@@ -179,7 +179,8 @@ inline std::map<uint32_t, Frame> read_replies(BlockingClient& c, size_t n,
     }
     if (f.header.kind == Kind::kReply) {
       uint32_t s = f.header.session;
-      out.emplace(s, std::move(f));
+      if (!out.emplace(s, std::move(f)).second)
+        ADD_FAILURE() << "a second REPLY for session " << s;
     }
   }
   return out;

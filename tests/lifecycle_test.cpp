@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "net_util.h"
 #include "test_server.h"
 
 using namespace hazel;
@@ -43,6 +44,19 @@ class Starter final : public Service {
 
  private:
   std::atomic<int>* callbacks_;
+};
+
+// On mount, sets a timer due after the Starter's.
+class Later final : public Service {
+ public:
+  explicit Later(std::atomic<bool>* fired) : Service("later", 44), fired_(fired) {}
+  void on_mount() override {
+    ctx().set_timer(100, [this] { fired_->store(true); });
+  }
+  void on_request(const Request&, Reply reply) override { reply.ok(); }
+
+ private:
+  std::atomic<bool>* fired_;
 };
 
 class Plain final : public Service {
@@ -86,19 +100,26 @@ TEST(Lifecycle, ServiceCannotBeMountedOnTwoDaemons) {
 
 TEST(Lifecycle, UnmountDropsTheServicesPendingCallsAndTimers) {
   std::atomic<int> callbacks{0};
+  std::atomic<bool> later_fired{false};
   Silent silent;
   TestServer s;
   ASSERT_TRUE(s.daemon().mount(silent));
-  auto starter = std::make_unique<Starter>(&callbacks);
-  ASSERT_TRUE(s.daemon().mount(*starter));
-  s.daemon().unmount(*starter);
-  starter.reset();  // gone: nothing may call back into it
+  // Its call times out and its timer fires at 50 ms, if they are kept.
+  Starter starter(&callbacks);
+  ASSERT_TRUE(s.daemon().mount(starter));
+  s.daemon().unmount(starter);
+  // A timer due after both: once it has fired, theirs would have too (the
+  // wheel fires in deadline order, on the loop's one thread).
+  Later later(&later_fired);
+  ASSERT_TRUE(s.daemon().mount(later));
   s.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(hazel::test::eventually([&] { return later_fired.load(); }, 30000))
+      << "the 100 ms timer never fired";
+  EXPECT_EQ(callbacks.load(), 0) << "a call or timer of the unmounted service ran";
+  // The starter is still alive (unmounted): had they been kept, they would
+  // have run into it and counted, not crashed.
   auto c = s.connect();
-  Frame f = hazel::test::call(*c, 0, 1, "alive");
-  EXPECT_TRUE(f.ok());
-  EXPECT_EQ(callbacks.load(), 0);
+  EXPECT_TRUE(hazel::test::call(*c, 0, 1, "alive").ok());
 }
 
 namespace {
@@ -128,7 +149,9 @@ TEST(Lifecycle, ServiceThatThrowsAnswersInternalAndServerKeepsRunning) {
 // IDLE means nothing received: a client that only takes pushes must ping.
 TEST(Lifecycle, ClientThatOnlyReadsPushesIsClosedIdle) {
   Config cfg = hazel::test::test_config();
-  cfg.idle_timeout_ms = 300;
+  // The talker speaks every turn of the loop below: only a stall of a
+  // whole second would make it idle too.
+  cfg.idle_timeout_ms = 1000;
   TestServer s(cfg);
   s.start();
   auto listener = s.connect();
@@ -143,7 +166,7 @@ TEST(Lifecycle, ClientThatOnlyReadsPushesIsClosedIdle) {
   const auto start = std::chrono::steady_clock::now();
   bool idle = false;
   while (!idle && std::chrono::steady_clock::now() - start <
-                      std::chrono::milliseconds(3000)) {
+                      std::chrono::milliseconds(20000)) {
     hazel::test::call(*talker, 0, 6, id_body + "tick");  // TELL the listener
     Frame f;
     std::string err;

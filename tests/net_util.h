@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "hazel/builtins.h"
 #include "hazel/client.h"
@@ -47,9 +49,10 @@ inline int64_t elapsed_ms(SteadyClock::time_point since) {
   return std::chrono::duration_cast<Ms>(SteadyClock::now() - since).count();
 }
 
-// Polls `pred` every 5 ms until it holds or `timeout_ms` passes.
+// Polls `pred` every 5 ms until it holds or `timeout_ms` passes. The
+// default is for a loaded machine: waiting costs only when a test fails.
 template <class Pred>
-bool eventually(Pred pred, int timeout_ms = 2000) {
+bool eventually(Pred pred, int timeout_ms = 10000) {
   const auto start = SteadyClock::now();
   for (;;) {
     if (pred()) return true;
@@ -85,6 +88,37 @@ inline std::string u64_bytes(uint64_t v) {
   append_u64(s, v);
   return s;
 }
+
+// The hook every test client runs on a REPLY it was not waiting for (set
+// in tests/main.cpp): a stray or duplicate answer is a failure.
+inline void fail_on_unexpected_reply(const Frame& f) {
+  ADD_FAILURE() << "unexpected REPLY: session " << f.header.session
+                << ", service " << f.header.service << ", status "
+                << f.header.code << ", body '" << f.body.substr(0, 80) << "'";
+}
+
+// For a test that provokes REPLYs its client will not wait for (a call
+// that gives up before its answer comes): while it lives they are counted
+// instead of failing the test.
+class AllowUnexpectedReplies {
+ public:
+  AllowUnexpectedReplies()
+      : old_(BlockingClient::set_unexpected_reply_hook(&count_one)) {
+    seen().store(0);
+  }
+  ~AllowUnexpectedReplies() { BlockingClient::set_unexpected_reply_hook(old_); }
+  AllowUnexpectedReplies(const AllowUnexpectedReplies&) = delete;
+  AllowUnexpectedReplies& operator=(const AllowUnexpectedReplies&) = delete;
+  int count() const { return seen().load(); }
+
+ private:
+  static std::atomic<int>& seen() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+  static void count_one(const Frame&) { seen().fetch_add(1); }
+  BlockingClient::UnexpectedReplyHook old_;
+};
 
 // Reads one frame of any kind; fails the test (and returns a default frame,
 // kind 0) on timeout or close.
@@ -179,6 +213,74 @@ inline uint64_t hello_id(BlockingClient& c) {
   size_t at = f.body.find("client=");
   if (at == std::string::npos) return 0;
   return strtoull(f.body.c_str() + at + 7, nullptr, 10);
+}
+
+// Everything a raw socket receives until the server closes it, cut into
+// frames: what a client that reads late actually gets.
+struct RawStream {
+  std::vector<Frame> frames;
+  size_t trailing = 0;   // bytes after the last whole frame
+  bool closed = false;   // EOF or reset seen (not a timeout)
+  bool broken = false;   // bytes that are no server frame
+};
+
+inline RawStream read_until_closed(int fd, int timeout_ms = 10000) {
+  RawStream out;
+  std::string in;
+  const auto start = SteadyClock::now();
+  char buf[65536];
+  while (elapsed_ms(start) < timeout_ms) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      in.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0 || errno == ECONNRESET) {
+      out.closed = true;
+      break;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 50);
+  }
+  size_t off = 0;
+  for (;;) {
+    const auto* data = reinterpret_cast<const uint8_t*>(in.data()) + off;
+    Decoded d = decode(data, in.size() - off, 1u << 30, Peer::kClient);
+    if (d.status == DecodeStatus::kError) out.broken = true;
+    if (d.status != DecodeStatus::kFrame) break;
+    Frame f;
+    f.header = d.header;
+    f.body.assign(in, off + kHeaderSize, d.header.length);
+    out.frames.push_back(std::move(f));
+    off += kHeaderSize + d.header.length;
+  }
+  out.trailing = in.size() - off;
+  return out;
+}
+
+// Reads `fd` until the server closes it and checks that the stream ends in
+// exactly one GOODBYE, its last frame, with nothing after it. Returns that
+// GOODBYE (kind 0 if there was none).
+inline Frame last_frame_before_close(int fd, int timeout_ms = 10000) {
+  RawStream s = read_until_closed(fd, timeout_ms);
+  Frame none;
+  none.header.kind = static_cast<Kind>(0);
+  EXPECT_TRUE(s.closed) << "the server did not close the connection";
+  EXPECT_FALSE(s.broken) << "bytes that are no frame";
+  EXPECT_EQ(s.trailing, 0u) << "a partial frame before the close";
+  if (s.frames.empty()) {
+    ADD_FAILURE() << "no frame at all before the close";
+    return none;
+  }
+  for (size_t i = 0; i + 1 < s.frames.size(); ++i)
+    EXPECT_NE(s.frames[i].header.kind, Kind::kGoodbye)
+        << "a GOODBYE that is not the last frame (" << i + 1 << " of "
+        << s.frames.size() << ")";
+  const Frame& last = s.frames.back();
+  EXPECT_EQ(last.header.kind, Kind::kGoodbye)
+      << "the last frame is kind " << static_cast<int>(last.header.kind);
+  return last.header.kind == Kind::kGoodbye ? last : none;
 }
 
 // True if a PING round trip works.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,9 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net_util.h"
@@ -44,9 +47,11 @@ class Proc {
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
 
-  // `max_fds` > 0 runs the child with that RLIMIT_NOFILE.
+  // `max_fds` > 0 runs the child with that RLIMIT_NOFILE. `program` is a
+  // path from the repository root (./hazel unless said otherwise).
   bool spawn(const std::vector<std::string>& args, std::string* why,
-             rlim_t max_fds = 0) {
+             rlim_t max_fds = 0, const char* program = kBinary) {
+    program_ = program;
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
       *why = std::string("pipe2: ") + strerror(errno);
@@ -58,17 +63,17 @@ class Proc {
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kBinary));
+    argv.push_back(const_cast<char*>(program_));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, kBinary, &fa, nullptr, argv.data(), environ);
+    int rc = posix_spawn(&pid_, program_, &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
     close(err[1]);
     out_ = out[0];
     err_ = err[0];
     if (rc != 0) {
-      *why = std::string("posix_spawn ./hazel: ") + strerror(rc);
+      *why = std::string("posix_spawn ") + program_ + ": " + strerror(rc);
       pid_ = -1;
       return false;
     }
@@ -79,7 +84,7 @@ class Proc {
   bool fork_exec(const std::vector<std::string>& args, int out[2], int err[2],
                  rlim_t max_fds, std::string* why) {
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(kBinary));
+    argv.push_back(const_cast<char*>(program_));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_ = fork();
@@ -88,7 +93,7 @@ class Proc {
       if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
       dup2(out[1], 1);
       dup2(err[1], 2);
-      execv(kBinary, argv.data());
+      execv(program_, argv.data());
       _exit(127);
     }
     close(out[1]);
@@ -130,12 +135,43 @@ class Proc {
     return true;
   }
 
-  // Everything the child wrote (call after it exited).
-  std::string out() { return drain(out_); }
-  std::string err() { return drain(err_); }
+  // Everything the child wrote (call after it exited), from the start.
+  std::string out() { return out_seen_ + drain(out_); }
+  std::string err() { return err_seen_ + drain(err_); }
   pid_t pid() const { return pid_; }
 
+  // Waits until what the running child wrote to stdout (or stderr)
+  // contains `text`; true if it did within `timeout_ms`. What was read
+  // stays part of out() / err().
+  bool wait_out(std::string_view text, int timeout_ms = 5000) {
+    return wait_for(out_, out_seen_, text, timeout_ms);
+  }
+  bool wait_err(std::string_view text, int timeout_ms = 5000) {
+    return wait_for(err_, err_seen_, text, timeout_ms);
+  }
+  const std::string& out_seen() const { return out_seen_; }
+  const std::string& err_seen() const { return err_seen_; }
+
  private:
+  static bool wait_for(int fd, std::string& seen, std::string_view text,
+                       int timeout_ms) {
+    const auto start = SteadyClock::now();
+    char buf[4096];
+    while (seen.find(text) == std::string::npos) {
+      int left = timeout_ms - static_cast<int>(elapsed_ms(start));
+      if (left <= 0) return false;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, left) <= 0) continue;
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        seen.append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        return seen.find(text) != std::string::npos;  // the child is done
+      }
+    }
+    return true;
+  }
+
   static std::string drain(int fd) {
     std::string s;
     char buf[4096];
@@ -150,6 +186,9 @@ class Proc {
     }
   }
 
+  const char* program_ = kBinary;
+  std::string out_seen_;
+  std::string err_seen_;
   pid_t pid_ = -1;
   int out_ = -1;
   int err_ = -1;
@@ -158,39 +197,6 @@ class Proc {
 };
 
 inline bool binary_present() { return access(kBinary, X_OK) == 0; }
-
-// What ./hazel did when run to its exit.
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs ./hazel with `args` and expects it to exit by itself (a command line
-// it refuses, --help): its exit code and output.
-inline Result run_to_exit(const std::vector<std::string>& args,
-                          int timeout_ms = 5000) {
-  Result r;
-  Proc p;
-  std::string why;
-  if (!p.spawn(args, &why)) {
-    ADD_FAILURE() << why;
-    return r;
-  }
-  auto st = p.wait_exit(timeout_ms);
-  if (!st.has_value()) {
-    ADD_FAILURE() << "./hazel did not exit within " << timeout_ms << " ms";
-    return r;
-  }
-  if (!WIFEXITED(*st)) {
-    ADD_FAILURE() << "./hazel did not exit normally (status " << *st << ")";
-    return r;
-  }
-  r.code = WEXITSTATUS(*st);
-  r.out = p.out();
-  r.err = p.err();
-  return r;
-}
 
 #define REQUIRE_BINARY()                                                    \
   ASSERT_TRUE(binary_present())                                             \
@@ -257,6 +263,49 @@ inline std::unique_ptr<Proc> start_server(
   }
   ADD_FAILURE() << "no free port found";
   return nullptr;
+}
+
+// What ./hazel printed and its exit status.
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs ./hazel with `args` and waits (5 s at most) for it to exit.
+inline Result run_to_exit(const std::vector<std::string>& args) {
+  Result r;
+  Proc p;
+  std::string why;
+  if (!p.spawn(args, &why)) {
+    ADD_FAILURE() << why;
+    return r;
+  }
+  auto st = p.wait_exit(5000);
+  if (!st.has_value()) {
+    ADD_FAILURE() << "./hazel did not exit within 5 s";
+    return r;
+  }
+  if (!WIFEXITED(*st)) {
+    ADD_FAILURE() << "./hazel did not exit normally (status " << *st << ")";
+    return r;
+  }
+  r.code = WEXITSTATUS(*st);
+  r.out = p.out();
+  r.err = p.err();
+  return r;
+}
+
+// Expects ./hazel with `args` to refuse its command line: exit 2, one line
+// on stderr, nothing on stdout.
+inline void expect_usage_error(const std::vector<std::string>& args) {
+  Result r = run_to_exit(args);
+  EXPECT_EQ(r.code, 2) << "stderr: " << r.err;
+  ASSERT_FALSE(r.err.empty()) << "no message on stderr";
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
+      << "expected one line, got:\n" << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out;
 }
 
 }  // namespace hazel::test

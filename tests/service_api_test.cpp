@@ -202,12 +202,12 @@ TEST(ServiceApi, DisconnectOnResetReachesOnlySubscribedServices) {
 
 TEST(ServiceApi, DisconnectOnIdleTimeoutReachesOnlySubscribedServices) {
   Config cfg = test_config();
-  cfg.idle_timeout_ms = 200;
+  cfg.idle_timeout_ms = 1000;  // the HELLO must come back before it
   Fixture f(cfg);
   auto c = f.server.connect();
   uint64_t id = hello_id(*c);
   ASSERT_NE(id, 0u);
-  expect_goodbye(read_any(*c), Goodbye::kIdle);
+  expect_goodbye(read_any(*c, 20000), Goodbye::kIdle);
   EXPECT_TRUE(eventually([&] { return f.watcher.saw(Event::kDisconnect, id); }))
       << "watcher got no DISCONNECT after idle timeout";
   EXPECT_EQ(f.watcher.count(Event::kDisconnect), 1u);
@@ -275,8 +275,8 @@ TEST(ServiceApi, ReplyNeverCompletedTimesOutAndIsCounted) {
   Frame r = call(*c, kWatcherId, kHold, "", 3000);
   const int64_t took = elapsed_ms(start);
   expect_status(r, Status::kTimeout);
-  EXPECT_GE(took, 80);
-  EXPECT_LE(took, 2000);
+  EXPECT_GE(took, 99);  // due 100 ms after it was read, in whole ms
+  EXPECT_LE(took, 10000);
   EXPECT_EQ(info_value(*c, "sessions_timed_out"), 1);
   EXPECT_EQ(info_value(*c, "sessions_pending"), 0);
   EXPECT_TRUE(ping_ok(*c));
@@ -284,7 +284,7 @@ TEST(ServiceApi, ReplyNeverCompletedTimesOutAndIsCounted) {
 
 TEST(ServiceApi, HeldReplyCountsAsPendingSession) {
   Config cfg = test_config();
-  cfg.request_timeout_ms = 1000;
+  cfg.request_timeout_ms = 60000;  // pending for the whole test
   Fixture f(cfg);
   auto c = f.server.connect();
   write_all(*c, request(kWatcherId, kHold, 1, ""));

@@ -34,6 +34,10 @@ inline constexpr uint16_t kSet = 2;
 inline constexpr uint16_t kDel = 3;
 inline constexpr uint16_t kIncr = 4;
 inline constexpr size_t kMaxKey = 512;  // keys are 1..kMaxKey bytes
+// What one key costs beyond its key and value bytes, as INFO kv_bytes and
+// --kv-max-bytes count it: about what the hash node, its bucket, the
+// bookkeeping and the allocator's headers take.
+inline constexpr size_t kKeyOverhead = 128;
 }  // namespace kv
 
 namespace room {

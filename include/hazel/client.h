@@ -9,7 +9,10 @@
 //   if (!c.call(0, 1, "hi", &reply, 1000, &err)) die(err);   // sys PING
 //
 // PUSH frames that arrive while call() waits for its REPLY are queued and
-// returned later by next_push(), in arrival order.
+// returned later by next_push(), in arrival order. A REPLY that answers no
+// call() waiting for it (a late answer to a call() that gave up, or a
+// second answer to one session) is kept too, never dropped: see
+// unexpected_replies().
 #pragma once
 
 #include <cstdint>
@@ -66,14 +69,30 @@ class BlockingClient {
   const Frame& goodbye() const { return goodbye_; }
   bool got_goodbye() const { return goodbye_.header.kind == Kind::kGoodbye; }
 
+  // REPLYs met while waiting for something else that answer no call() in
+  // progress, in arrival order. read_frame() returns them (after queued
+  // pushes) before reading the wire; take them to handle them.
+  const std::deque<Frame>& unexpected_replies() const { return replies_; }
+  std::deque<Frame> take_unexpected_replies();
+
+  // Called, if set, with every unexpected REPLY as it arrives, on the
+  // thread that read it (the tests make each one a failure). One hook for
+  // every client of the process; nullptr removes it. Returns the old one.
+  using UnexpectedReplyHook = void (*)(const Frame& reply);
+  static UnexpectedReplyHook set_unexpected_reply_hook(UnexpectedReplyHook h);
+
  private:
   bool fill(int timeout_ms, std::string* err);
   bool take_frame(Frame* out, std::string* err);
+  // Queues a frame read while waiting for another: a PUSH for next_push(),
+  // a REPLY as unexpected.
+  void keep(Frame&& f);
 
   int fd_ = -1;
   uint32_t next_session_ = 1;
   std::string in_;
   std::deque<Frame> pushes_;
+  std::deque<Frame> replies_;  // unexpected REPLYs
   Frame goodbye_{};
 };
 

@@ -13,6 +13,11 @@ namespace hazel {
 
 enum class LogLevel : uint8_t { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
+// What kv does with a SET or INCR that would take it past kv_max_bytes:
+// refuse it (BUSY "kv is full"), or evict approximately least recently used
+// keys until it fits.
+enum class KvEvict : uint8_t { kOff = 0, kLru = 1 };
+
 struct Config {
   std::string bind = "0.0.0.0";
   uint16_t port = 9000;                        // 0 = pick a free port
@@ -30,6 +35,15 @@ struct Config {
   uint32_t max_sessions = 100000;              // over it: BUSY
   uint32_t max_client_sessions = 4096;         // per client, answered later
   uint32_t request_timeout_ms = 5000;          // async replies and call()
+  // kv memory: keys, values and kv::kKeyOverhead per key, for the whole
+  // server (each of N workers holds at most a share of 1/N). 0 = no limit.
+  uint64_t kv_max_bytes = 0;
+  KvEvict kv_evict = KvEvict::kOff;
+  // Rooms: how many one client may be in (over it: BUSY), and how many
+  // the server holds (each of N workers 1/N of them; over it a JOIN that
+  // would create a room is BUSY).
+  uint32_t max_rooms_per_client = 1024;
+  uint32_t max_rooms = 1000000;
   uint32_t shutdown_flush_ms = 2000;           // output flush at stop
   LogLevel log_level = LogLevel::kInfo;
   bool builtin_services = true;                // mount sys, echo, kv, room
@@ -45,18 +59,6 @@ struct Config {
   // Pending output on one bus link to another worker before requests over
   // it are answered BUSY and one-way deliveries are dropped.
   size_t bus_max_output = size_t{64} << 20;
-  // Token authentication (--auth-secret-file): the file of HMAC-SHA256 keys
-  // (one a line) that sys AUTH tokens are checked against. Empty: none, and
-  // every client may use every service.
-  std::string auth_secret_file;
-  // Requests plus SENDs per second per client (--rate-limit), 0 = no limit;
-  // bursts of up to rate_burst (--rate-burst, 0 = the same as rate_limit).
-  uint32_t rate_limit = 0;
-  uint32_t rate_burst = 0;
-  // A client refused for the rate this long, without a pause of more than
-  // rate_pause_ms between refusals, is closed with GOODBYE LIMIT.
-  uint32_t rate_close_ms = 10000;
-  uint32_t rate_pause_ms = 1000;
 
   // The WebSocket port (--ws-port), on `bind`: the chat page at /, the
   // JavaScript client at /hazel.js, WebSocket clients at /ws. Off unless
@@ -75,6 +77,18 @@ struct Config {
   // HTTP on those ports: a request head must arrive, and be answered,
   // within this.
   uint32_t http_timeout_ms = 10000;
+  // Token authentication (--auth-secret-file): the file of HMAC-SHA256 keys
+  // (one a line) that sys AUTH tokens are checked against. Empty: none, and
+  // every client may use every service.
+  std::string auth_secret_file;
+  // Requests plus SENDs per second per client (--rate-limit), 0 = no limit;
+  // bursts of up to rate_burst (--rate-burst, 0 = the same as rate_limit).
+  uint32_t rate_limit = 0;
+  uint32_t rate_burst = 0;
+  // A client refused for the rate this long, without a pause of more than
+  // rate_pause_ms between refusals, is closed with GOODBYE LIMIT.
+  uint32_t rate_close_ms = 10000;
+  uint32_t rate_pause_ms = 1000;
 };
 
 }  // namespace hazel

@@ -16,6 +16,16 @@
 // keys do not sit in memory. A heap entry whose key was since overwritten or
 // deleted is recognised by its deadline and skipped; the heap is rebuilt
 // when stale entries outnumber live ones.
+//
+// Memory: each key costs its key and value bytes plus kv::kKeyOverhead
+// (INFO kv_bytes). With --kv-max-bytes, a worker holds at most its share
+// (the limit divided by the workers). A SET or INCR that would grow the
+// store past it first drops expired keys that are due, then either answers
+// BUSY "kv is full" or, with --kv-evict lru, evicts approximately least
+// recently used keys (LruSampler, sampled as Redis does) until it fits.
+// What never grows the store (GET, DEL, a SET that shrinks a value) always
+// works. The LRU clock is the loop's: an entry keeps now_ms() of its last
+// GET, SET or INCR, so eviction costs no timer and no list per key.
 #include <algorithm>
 #include <charconv>
 #include <functional>
@@ -26,6 +36,7 @@
 #include <vector>
 
 #include "services/builtin.h"
+#include "services/lru_sampler.h"
 #include "services/string_map.h"
 
 namespace hazel::services {
@@ -42,7 +53,13 @@ constexpr size_t kMaxExpiresPerSweep = 10000;
 struct Entry {
   std::string value;
   uint64_t expire_ms = 0;  // 0 = no TTL
+  uint64_t used_ms = 0;    // the LRU clock: now_ms() at the last use
 };
+
+// What one key costs, as kv_bytes and --kv-max-bytes count it.
+size_t cost(size_t key_len, size_t value_len) {
+  return key_len + value_len + kKeyOverhead;
+}
 
 struct Deadline {
   uint64_t expire_ms;
@@ -79,9 +96,16 @@ bool parse_i64(std::string_view s, int64_t* out) {
 
 class Kv final : public Service {
  public:
-  Kv() : Service("kv", kv::kId) {}
+  explicit Kv(const Config& cfg)
+      : Service("kv", kv::kId), max_bytes_(cfg.kv_max_bytes),
+        evict_(cfg.kv_evict) {}
 
-  void on_mount() override { schedule_sweep(); }
+  void on_mount() override {
+    // Each worker owns a shard of the keys, so each holds its share.
+    if (max_bytes_ != 0)
+      limit_ = std::max<uint64_t>(1, max_bytes_ / ctx().workers());
+    schedule_sweep();
+  }
   void on_unmount() override {
     if (sweep_timer_) ctx().cancel_timer(sweep_timer_);
     sweep_timer_ = 0;
@@ -102,6 +126,8 @@ class Kv final : public Service {
   void on_info(InfoSink& sink) override {
     sink.add("kv_keys", static_cast<int64_t>(map_.size()));
     sink.add("kv_bytes", static_cast<int64_t>(bytes_));
+    sink.add("kv_evicted", static_cast<int64_t>(evicted_));
+    sink.add("kv_refused", static_cast<int64_t>(refused_));
   }
 
  private:
@@ -140,20 +166,50 @@ class Kv final : public Service {
   }
 
   void erase(Map::iterator it) {
-    bytes_ -= it->first.size() + it->second.value.size();
+    bytes_ -= cost(it->first.size(), it->second.value.size());
     if (it->second.expire_ms != 0) --ttl_keys_;
     map_.erase(it);
+  }
+
+  // Whether the store can grow by `grow` bytes for `key` (whose new cost is
+  // `need` in all), after dropping expired keys and, with --kv-evict lru,
+  // evicting others. Counts a refusal.
+  bool fits(std::string_view key, size_t grow, size_t need) {
+    if (limit_ == 0 || bytes_ + grow <= limit_) return true;
+    sweep();  // keys already expired go first (as many as one sweep takes)
+    if (bytes_ + grow <= limit_) return true;
+    // A value that cannot fit even alone evicts nothing.
+    if (evict_ == KvEvict::kLru && need <= limit_) {
+      auto stamp = [](const Entry& e) { return e.used_ms; };
+      while (bytes_ + grow > limit_) {
+        auto victim = lru_.pick(map_, stamp, key);
+        if (victim == map_.end()) break;
+        erase(victim);
+        ++evicted_;
+      }
+      if (bytes_ + grow <= limit_) return true;
+    }
+    ++refused_;
+    return false;
+  }
+
+  // How much a value of `value_len` bytes for `key` grows the store, given
+  // its live entry `e` (nullptr: a new key).
+  static size_t growth(std::string_view key, const Entry* e, size_t value_len) {
+    if (e == nullptr) return cost(key.size(), value_len);
+    return value_len > e->value.size() ? value_len - e->value.size() : 0;
   }
 
   void store(std::string_view key, std::string_view value, uint32_t ttl_ms) {
     auto it = map_.find(key);
     if (it == map_.end()) {
       it = map_.emplace(std::string(key), Entry{}).first;
-      bytes_ += key.size();
+      bytes_ += cost(key.size(), 0);
     }
     bytes_ -= it->second.value.size();
     it->second.value.assign(value);
     bytes_ += value.size();
+    it->second.used_ms = ctx().now_ms();
     if (it->second.expire_ms != 0) --ttl_keys_;
     it->second.expire_ms = ttl_ms ? ctx().now_ms() + ttl_ms : 0;
     if (ttl_ms) {
@@ -169,6 +225,7 @@ class Kv final : public Service {
     if (!valid_key(body)) return bad_key(reply);
     Entry* e = lookup(body);
     if (e == nullptr) return reply.error(Status::kNotFound, "no such key");
+    e->used_ms = ctx().now_ms();
     reply.ok(e->value);
   }
 
@@ -178,7 +235,11 @@ class Kv final : public Service {
       return reply.error(Status::kBadRequest,
                          "SET needs u16 key length, key (1..512), u32 ttl, value");
     uint32_t ttl = get_u32(reinterpret_cast<const uint8_t*>(k.rest.data()));
-    store(k.key, k.rest.substr(4), ttl);
+    std::string_view value = k.rest.substr(4);
+    if (!fits(k.key, growth(k.key, lookup(k.key), value.size()),
+              cost(k.key.size(), value.size())))
+      return kv_full(reply);
+    store(k.key, value, ttl);
     reply.ok();
   }
 
@@ -207,11 +268,17 @@ class Kv final : public Service {
     if (__builtin_add_overflow(value, delta, &sum))
       return reply.error(Status::kBadRequest, "INCR overflows i64");
     std::string text = std::to_string(sum);
+    // Evicting others leaves `e` valid: it is never the victim, and a
+    // rehash moves no entry.
+    if (!fits(k.key, growth(k.key, e, text.size()),
+              cost(k.key.size(), text.size())))
+      return kv_full(reply);
     if (e != nullptr) {
       // The key keeps its TTL.
       bytes_ -= e->value.size();
       e->value = text;
       bytes_ += text.size();
+      e->used_ms = ctx().now_ms();
     } else {
       store(k.key, text, 0);
     }
@@ -221,6 +288,8 @@ class Kv final : public Service {
   void bad_key(Reply& reply) {
     reply.error(Status::kBadRequest, "key must be 1..512 bytes");
   }
+
+  void kv_full(Reply& reply) { reply.error(Status::kBusy, "kv is full"); }
 
   void schedule_sweep(uint32_t delay_ms = kSweepMs) {
     sweep_timer_ = ctx().set_timer(delay_ms, [this] {
@@ -249,8 +318,14 @@ class Kv final : public Service {
     deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
   }
 
+  const uint64_t max_bytes_;  // --kv-max-bytes, for the whole server
+  const KvEvict evict_;
+  uint64_t limit_ = 0;        // this worker's share; 0 = no limit
   Map map_;
+  LruSampler lru_;
   size_t bytes_ = 0;
+  uint64_t evicted_ = 0;
+  uint64_t refused_ = 0;
   size_t ttl_keys_ = 0;  // keys with an expiry
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   TimerId sweep_timer_ = 0;
@@ -258,6 +333,8 @@ class Kv final : public Service {
 
 }  // namespace
 
-std::unique_ptr<Service> make_kv() { return std::make_unique<Kv>(); }
+std::unique_ptr<Service> make_kv(const Config& cfg) {
+  return std::make_unique<Kv>(cfg);
+}
 
 }  // namespace hazel::services

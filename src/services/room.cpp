@@ -10,7 +10,13 @@
 //
 // The service subscribes to DISCONNECT and takes a client out of the rooms
 // it joined: the cost is that client's rooms, never all rooms. Empty rooms
-// are freed.
+// are freed. A membership knows its place in both of its lists (the room's
+// members, the client's rooms), so LEAVE and that cleanup take it out of
+// each by swap-remove: O(1) per room, however many rooms the client holds.
+//
+// Caps (--max-rooms-per-client, --max-rooms): a JOIN that would put a
+// client in more rooms than it may, or create a room on a worker that holds
+// its share of the server's rooms already, answers BUSY and changes nothing.
 //
 // With several workers a room spans them all, and membership lives where the
 // member is: each worker's room service knows only its own clients. JOIN
@@ -19,6 +25,7 @@
 // encoded once there), answering with the sum of the counts; MEMBERS and
 // JOIN's count gather every worker's share. A client that disconnects is out
 // of its rooms on its own worker at once, hence everywhere.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,17 +45,34 @@ using namespace room;
 // Between the room services of the workers only: the local member count.
 constexpr uint16_t kCountLocal = 0x8001;
 
+struct Room;
+
+// Where one membership sits: its index in the room's members and in the
+// client's rooms.
+struct Slot {
+  size_t in_room = 0;
+  size_t in_client = 0;
+};
+
 struct Room {
   std::string name;
-  std::vector<ClientId> members;                 // dense, for fan-out
-  std::unordered_map<ClientId, size_t> slot;     // member -> index in members
+  std::vector<ClientId> members;               // dense, for fan-out
+  std::unordered_map<ClientId, Slot> slot;     // member -> its places
 };
 
 bool valid_name(std::string_view n) { return !n.empty() && n.size() <= kMaxName; }
 
 class RoomService final : public Service {
  public:
-  RoomService() : Service("room", room::kId, kEventDisconnect) {}
+  explicit RoomService(const Config& cfg)
+      : Service("room", room::kId, kEventDisconnect),
+        max_per_client_(cfg.max_rooms_per_client),
+        max_rooms_(cfg.max_rooms) {}
+
+  void on_mount() override {
+    // Rooms live where their members are: each worker holds its share.
+    room_limit_ = std::max<size_t>(1, max_rooms_ / ctx().workers());
+  }
 
   void on_request(const Request& req, Reply reply) override {
     switch (req.op) {
@@ -70,12 +94,13 @@ class RoomService final : public Service {
     if (it == joined_.end()) return;
     std::vector<Room*> rooms = std::move(it->second);
     joined_.erase(it);
-    for (Room* r : rooms) remove_member(*r, client);
+    for (Room* r : rooms) remove_member(*r, client, nullptr);
   }
 
   void on_info(InfoSink& sink) override {
     sink.add("rooms", static_cast<int64_t>(rooms_.size()));
     sink.add("room_members", static_cast<int64_t>(memberships_));
+    sink.add("room_joins_refused", static_cast<int64_t>(joins_refused_));
   }
 
  private:
@@ -94,16 +119,31 @@ class RoomService final : public Service {
   void join(const Request& req, Reply& reply) {
     if (!valid_name(req.body)) return bad_name(reply);
     Room* r = find(req.body);
-    if (r == nullptr) {
-      auto fresh = std::make_unique<Room>();
-      fresh->name = std::string(req.body);
-      r = fresh.get();
-      rooms_.emplace(r->name, std::move(fresh));
-    }
-    if (r->slot.count(req.client) == 0) {
-      r->slot.emplace(req.client, r->members.size());
+    if (r == nullptr || r->slot.count(req.client) == 0) {
+      auto at = joined_.find(req.client);
+      if (at != joined_.end() && at->second.size() >= max_per_client_) {
+        ++joins_refused_;
+        return reply.error(Status::kBusy,
+                           "client is in too many rooms (at most " +
+                               std::to_string(max_per_client_) + ")");
+      }
+      if (r == nullptr) {
+        if (rooms_.size() >= room_limit_) {
+          ++joins_refused_;
+          return reply.error(Status::kBusy,
+                             "server holds too many rooms (at most " +
+                                 std::to_string(room_limit_) +
+                                 " on this worker)");
+        }
+        auto fresh = std::make_unique<Room>();
+        fresh->name = std::string(req.body);
+        r = fresh.get();
+        rooms_.emplace(r->name, std::move(fresh));
+      }
+      std::vector<Room*>& mine = joined_[req.client];
+      r->slot.emplace(req.client, Slot{r->members.size(), mine.size()});
       r->members.push_back(req.client);
-      joined_[req.client].push_back(r);
+      mine.push_back(r);
       ++memberships_;
     }
     sum_counts(req, reply, kCountLocal, static_cast<uint32_t>(r->members.size()));
@@ -152,18 +192,8 @@ class RoomService final : public Service {
     if (r == nullptr || r->slot.count(req.client) == 0)
       return reply.error(Status::kNotFound, "not a member of that room");
     auto it = joined_.find(req.client);
-    if (it != joined_.end()) {
-      auto& list = it->second;
-      for (size_t i = 0; i < list.size(); ++i) {
-        if (list[i] == r) {
-          list[i] = list.back();
-          list.pop_back();
-          break;
-        }
-      }
-      if (list.empty()) joined_.erase(it);
-    }
-    remove_member(*r, req.client);
+    remove_member(*r, req.client, it != joined_.end() ? &it->second : nullptr);
+    if (it != joined_.end() && it->second.empty()) joined_.erase(it);
     reply.ok();
   }
 
@@ -223,15 +253,24 @@ class RoomService final : public Service {
         });
   }
 
-  void remove_member(Room& r, ClientId client) {
+  // Takes `client` out of `r` (freeing r if it empties) and, given the
+  // client's room list, out of that too: swap-remove on both sides, each
+  // moved membership told its new place.
+  void remove_member(Room& r, ClientId client, std::vector<Room*>* mine) {
     auto it = r.slot.find(client);
     if (it == r.slot.end()) return;
-    size_t i = it->second;
+    const Slot at = it->second;
     r.slot.erase(it);
     ClientId last = r.members.back();
-    r.members[i] = last;
+    r.members[at.in_room] = last;
     r.members.pop_back();
-    if (last != client) r.slot[last] = i;
+    if (last != client) r.slot.find(last)->second.in_room = at.in_room;
+    if (mine != nullptr) {
+      Room* moved = mine->back();
+      (*mine)[at.in_client] = moved;
+      mine->pop_back();
+      if (moved != &r) moved->slot.find(client)->second.in_client = at.in_client;
+    }
     --memberships_;
     if (r.members.empty()) rooms_.erase(rooms_.find(r.name));  // frees r
   }
@@ -240,14 +279,20 @@ class RoomService final : public Service {
     reply.error(Status::kBadRequest, "room name must be 1..255 bytes");
   }
 
+  const uint32_t max_per_client_;  // --max-rooms-per-client
+  const uint32_t max_rooms_;       // --max-rooms, for the whole server
+  size_t room_limit_ = 0;          // this worker's share of max_rooms_
   RoomMap rooms_;
-  std::unordered_map<ClientId, std::vector<Room*>> joined_;
+  std::unordered_map<ClientId, std::vector<Room*>> joined_;  // client's rooms
   size_t memberships_ = 0;
+  uint64_t joins_refused_ = 0;
   std::string head_;  // reused PUSH body head
 };
 
 }  // namespace
 
-std::unique_ptr<Service> make_room() { return std::make_unique<RoomService>(); }
+std::unique_ptr<Service> make_room(const Config& cfg) {
+  return std::make_unique<RoomService>(cfg);
+}
 
 }  // namespace hazel::services

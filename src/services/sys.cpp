@@ -212,14 +212,14 @@ class Sys final : public Service {
     lines.add("sessions_timed_out", static_cast<int64_t>(st.sessions_timed_out));
     lines.add("replies_dropped", static_cast<int64_t>(st.replies_dropped));
     lines.add("sends_dropped", static_cast<int64_t>(st.sends_dropped));
+    lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
+    lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
+    lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
     lines.add("denied", static_cast<int64_t>(st.denied));
     lines.add("rate_limited", static_cast<int64_t>(st.rate_limited));
     lines.add("rate_closed", static_cast<int64_t>(st.rate_closed));
     lines.add("auth_ok", static_cast<int64_t>(st.auth_ok));
     lines.add("auth_refused", static_cast<int64_t>(st.auth_refused));
-    lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
-    lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
-    lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
     ctx().collect_info(lines);
     for (const char* key : kRequiredInfo)
       if (!lines.has(key)) lines.add(key, 0);
