@@ -411,7 +411,7 @@ Stats Core::stats() const {
   s.bus_links_up = bus.links_up();
   s.denied = gate.denied();
   s.rate_limited = gate.rate_limited();
-  s.limit_closed = gate.limit_closed();
+  s.rate_closed = gate.rate_closed();
   s.auth_ok = gate.auth_ok();
   s.auth_refused = gate.auth_refused();
   // A SEND the gate stopped is a dropped SEND like any other.

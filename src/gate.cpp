@@ -69,7 +69,7 @@ Gate::Outcome Gate::decide(Request* req, std::string_view* reason) {
         return Outcome::kBusy;
       case RateLimit::Take::kClose:
         ++rate_limited_;
-        ++limit_closed_;
+        ++rate_closed_;
         *reason = busy_reason_;
         return Outcome::kClose;
     }

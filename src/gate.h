@@ -69,7 +69,7 @@ class Gate {
 
   uint64_t denied() const { return denied_; }
   uint64_t rate_limited() const { return rate_limited_; }
-  uint64_t limit_closed() const { return limit_closed_; }
+  uint64_t rate_closed() const { return rate_closed_; }
   uint64_t auth_ok() const { return auth_ok_; }
   uint64_t auth_refused() const { return auth_refused_; }
   uint64_t sends_stopped() const { return sends_stopped_; }
@@ -105,7 +105,7 @@ class Gate {
   mutable PerClient* last_ = nullptr;
   uint64_t denied_ = 0;
   uint64_t rate_limited_ = 0;
-  uint64_t limit_closed_ = 0;
+  uint64_t rate_closed_ = 0;
   uint64_t auth_ok_ = 0;
   uint64_t auth_refused_ = 0;
   uint64_t sends_stopped_ = 0;  // SENDs denied or over the rate

@@ -23,30 +23,6 @@ using namespace hazel::test::kvroom;
 
 namespace {
 
-struct Exit {
-  int code = -1;
-  std::string err;
-};
-
-// Runs ./hazel with `args` and expects it to exit by itself.
-Exit run_to_exit(const std::vector<std::string>& args) {
-  Exit r;
-  Proc p;
-  std::string why;
-  if (!p.spawn(args, &why)) {
-    ADD_FAILURE() << why;
-    return r;
-  }
-  auto st = p.wait_exit(10000);
-  if (!st || !WIFEXITED(*st)) {
-    ADD_FAILURE() << "./hazel did not exit by itself";
-    return r;
-  }
-  r.code = WEXITSTATUS(*st);
-  r.err = p.err();
-  return r;
-}
-
 int lines(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
@@ -71,8 +47,8 @@ TEST(AuthBinary, ASecretFileOpenToOthersExitsOneWithOneLine) {
   REQUIRE_BINARY();
   TempFile secret(kTestKey + "\n", 0644);
   for (const char* workers : {"1", "2"}) {
-    Exit r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "-w", workers,
-                          "--auth-secret-file", secret.path()});
+    Result r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "-w", workers,
+                            "--auth-secret-file", secret.path()});
     EXPECT_EQ(r.code, 1) << "-w " << workers;
     EXPECT_EQ(lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("mode 0644 lets group or others read or write it"),
@@ -83,7 +59,7 @@ TEST(AuthBinary, ASecretFileOpenToOthersExitsOneWithOneLine) {
 
 TEST(AuthBinary, AMissingOrKeylessSecretFileExitsOne) {
   REQUIRE_BINARY();
-  Exit r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "--auth-secret-file",
+  Result r = run_to_exit({"-b", "127.0.0.1", "-p", "0", "--auth-secret-file",
                         "/nonexistent/hazel-secret"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
@@ -104,7 +80,7 @@ TEST(AuthBinary, BadRateFlagsExitTwoWithOneLine) {
         std::vector<std::string>{"--rate-burst", "5"},
         std::vector<std::string>{"--auth-secret-file"},
         std::vector<std::string>{"--auth-secret-file="}}) {
-    Exit r = run_to_exit(args);
+    Result r = run_to_exit(args);
     EXPECT_EQ(r.code, 2) << args[0];
     EXPECT_EQ(lines(r.err), 1) << r.err;
   }

@@ -264,7 +264,7 @@ TEST_F(RateGateTest, OverTheRateIsBusyAndForTooLongClosed) {
   }
   EXPECT_EQ(last, Outcome::kClose);
   EXPECT_EQ(clock_, 3050u);
-  EXPECT_EQ(gate_->limit_closed(), 1u);
+  EXPECT_EQ(gate_->rate_closed(), 1u);
 }
 
 TEST_F(RateGateTest, EachClientHasItsOwnBucket) {

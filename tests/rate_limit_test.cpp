@@ -73,7 +73,7 @@ TEST_F(RateLimitTest, AFloodIsClosedWithGoodbyeLimitWhileAPoliteClientIsUnharmed
   EXPECT_GT(polite_total, 0);
   EXPECT_EQ(polite_ok, polite_total);
   EXPECT_TRUE(ping_ok(*polite));
-  EXPECT_EQ(info_value(*polite, "limit_closed"), 1);
+  EXPECT_EQ(info_value(*polite, "rate_closed"), 1);
   // It had two seconds of refusals at least before it was closed (less a
   // few ms: the server's clock counts whole milliseconds, read once a turn,
   // and started a moment after ours).

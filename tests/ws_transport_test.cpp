@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "auth_util.h"
 #include "http_util.h"
 #include "net_util.h"
 #include "test_server.h"
@@ -245,6 +246,25 @@ TEST_F(WsTransport, ShutdownSendsGoodbyeThenClose1001) {
   server().daemon().stop();
   expect_goodbye(w.next_frame(), Goodbye::kShutdown);
   w.expect_close(1001);
+}
+
+// Tokens hold for WebSocket clients as for TCP ones: the check is behind
+// the transport, where requests reach their services.
+TEST(WsTransportAuth, AWebSocketClientNeedsATokenLikeAnyOther) {
+  TempFile secret(kTestKey + "\n");
+  Config cfg = test_config();
+  cfg.ws_listen = true;
+  cfg.auth_secret_file = secret.path();
+  TestServer server(cfg);
+  server.start();
+  WsClient c(server.daemon().ws_port());
+  c.send_frame(request(kv::kId, kv::kGet, 1, "k"));
+  expect_status(c.next_frame(), Status::kDenied);
+  c.send_frame(request(sys::kId, sys::kAuth, 2, mint(TokenSpec{})));
+  expect_status(c.next_frame(), Status::kOk);
+  c.send_frame(request(kv::kId, kv::kGet, 3, "k"));
+  expect_status(c.next_frame(), Status::kNotFound);
+  server.stop();
 }
 
 }  // namespace

@@ -232,7 +232,7 @@ struct Stats {
   // Policies and rate limits (all 0 when there are none).
   uint64_t denied = 0;        // requests answered DENIED, SENDs dropped by a policy
   uint64_t rate_limited = 0;  // requests answered BUSY, SENDs dropped for the rate
-  uint64_t limit_closed = 0;  // clients closed with GOODBYE LIMIT for the rate
+  uint64_t rate_closed = 0;  // clients closed with GOODBYE LIMIT for the rate
   uint64_t auth_ok = 0;       // sys AUTH accepted
   uint64_t auth_refused = 0;  // sys AUTH refused
 };

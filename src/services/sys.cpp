@@ -217,7 +217,7 @@ class Sys final : public Service {
     lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
     lines.add("denied", static_cast<int64_t>(st.denied));
     lines.add("rate_limited", static_cast<int64_t>(st.rate_limited));
-    lines.add("limit_closed", static_cast<int64_t>(st.limit_closed));
+    lines.add("rate_closed", static_cast<int64_t>(st.rate_closed));
     lines.add("auth_ok", static_cast<int64_t>(st.auth_ok));
     lines.add("auth_refused", static_cast<int64_t>(st.auth_refused));
     ctx().collect_info(lines);
