@@ -252,7 +252,10 @@ TEST_F(Buffers, ClientsStillClosingCountAgainstMaxClients) {
   Config cfg = test_config();
   cfg.max_clients = 2;
   cfg.max_output = 1024;
-  cfg.idle_timeout_ms = 500;
+  // The stuck client's first requests must reach the server within the
+  // idle timeout of its connect, or it is closed IDLE, not cut: 2 s leaves
+  // a loaded machine room for that.
+  cfg.idle_timeout_ms = 2000;
   start_server(cfg);
   // A client cut for not reading (its requests wait on output it has not
   // taken for the idle timeout) lingers: its GOODBYE cannot be written.

@@ -154,7 +154,10 @@ TEST_F(Stream, FiveHundredConcurrentClientsEachGetTheirPing) {
 TEST_F(Stream, SlowReaderIsClosedWithGoodbyeSlowWhileOthersKeepBeingServed) {
   Config cfg = test_config();
   cfg.max_output = 256 * 1024;
-  cfg.idle_timeout_ms = 1000;  // `other` pings all along
+  // `other` pings all along. The slow reader's burst must reach the server
+  // within the idle timeout of its connect, or it is (rightly) closed IDLE
+  // before it asked for anything: 3 s leaves a loaded machine room for that.
+  cfg.idle_timeout_ms = 3000;
   start_server(cfg);
   auto other = connect();
   const std::string big(60 * 1024, 'b');
