@@ -171,6 +171,12 @@ if ./hazel --help 2>&1 | grep -q -- '--workers'; then
   start_server w1 ./hazel --workers 1 "${hazel_flags[@]}"
   start_server w2 ./hazel --workers 2 "${hazel_flags[@]}"
   (( have_redis )) && start_server wredis redis-server "${redis_flags[@]}"
+  # Two nodes of a cluster (--cluster: each worker is a node) joined
+  # through that Redis: what crosses between them goes through Redis.
+  if (( have_redis )) && ./hazel --help 2>&1 | grep -q -- '--cluster'; then
+    start_server c2 ./hazel --workers 2 --cluster "redis://127.0.0.1:${PORT[wredis]}" \
+      --cluster-prefix bench "${hazel_flags[@]}"
+  fi
   launch=("${server_cpu[@]}")
 else
   workers_skipped="skipped: ./hazel has no --workers"
@@ -270,6 +276,9 @@ wscenarios=(
   "set-redis|kv SET 50x16, 1000 keys, Redis|wredis resp-set 50 16 --keys 1000"
   "pub-w1|publish to 50 members at -w 1|w1 publish 50 16"
   "pub-w2|publish to 50 members at -w 2|w2 publish 50 16"
+  "tell-cluster|TELL 50x16 to a client on the other node, through Redis|c2 tell 50 16 --peer remote"
+  "pub-cluster|publish to 50 members on 2 nodes, through Redis|c2 publish 50 16"
+  "pub-redis|Redis PUBLISH to 50 subscribers|wredis resp-publish 50 16"
 )
 
 declare -A RATES P99S EFFS WORKERS IDLE
@@ -490,6 +499,13 @@ fi
     wrow "kv SET 50x16, 1000 keys: -w 2 / -w 1" set-w2 set-w1
     wrow "kv SET 50x16, 1000 keys: -w 2 / Redis" set-w2 set-redis
     wrow "fan-out to 50 members, deliveries: -w 2 / -w 1" pub-w2 pub-w1
+    if have c2; then
+      wrow "TELL 50x16 to another node: cluster / -w 2 bus" tell-cluster tell-remote
+      wrow "fan-out to 50 members on 2 nodes: cluster / -w 2 bus" pub-cluster pub-w2
+      echo "| fan-out deliveries/s: cluster / Redis PUBLISH driven directly" \
+           "| - | - | $(ratio "${wrate[pub-cluster]}" "${wrate[pub-redis]}")" \
+           "| $(fmt_rate "${wrate[pub-cluster]}") | $(fmt_rate "${wrate[pub-redis]}") |"
+    fi
     echo
     echo "A ratio above 1 means a does more per CPU-second than b (for TELL: a costs"
     echo "more server CPU per op). Members per worker in the -w 2 fan-out:" \

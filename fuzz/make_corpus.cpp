@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 #include "hazel/builtins.h"
 #include "hazel/frame.h"
 #include "lib/bytes.h"
@@ -306,7 +306,17 @@ bool resp() {
                 {"mixed", "-ERR unknown\r\n:42\r\n$-1\r\n*-1\r\n"},
                 {"nested", "*2\r\n*1\r\n+a\r\n" + resp_bulk("")},
                 {"partial", resp_bulk("abc").substr(0, 6)},
-                {"command", resp_command({"SET", "k", "v"})}}) &&
+                {"command", resp_command({"SET", "k", "v"})},
+                // What a cluster node's subscriber reads: a bus frame for it.
+                {"message", "*3\r\n" + resp_bulk("message") +
+                                resp_bulk("hazel:to:3") +
+                                resp_bulk(std::string("\0\1", 2) +
+                                          hazel::encode_frame(
+                                              static_cast<hazel::Kind>(18), 0, 0,
+                                              0, std::string(4, '\0')))},
+                {"heartbeat", "*4\r\n$-1\r\n" + resp_bulk("host:42") +
+                                  ":-9223372036854775808\r\n*2\r\n" +
+                                  resp_bulk("hazel:to:1") + ":1\r\n"}}) &&
          dict("resp", {{"crlf", "\r\n"},
                        {"simple", "+"},
                        {"error", "-"},
@@ -318,7 +328,9 @@ bool resp() {
                        {"max_bulk", std::to_string(hazel_bench::kMaxRespBulk)},
                        {"max_bulk_1",
                         std::to_string(hazel_bench::kMaxRespBulk + 1)},
-                       {"pong", "+PONG\r\n"}});
+                       {"pong", "+PONG\r\n"},
+                       {"message", "message"},
+                       {"int_min", "-9223372036854775808"}});
 }
 
 }  // namespace

@@ -1,20 +1,26 @@
-// hazel-bench's RESP2 reply parser (tools/bench/resp.h) on arbitrary bytes,
-// as it meets them: a Redis reply stream arriving in pieces.
+// The RESP2 reply parser (src/resp.h) on arbitrary bytes, as it meets
+// them: a Redis reply stream arriving in pieces. It is the one parser of
+// the cluster's Redis client and of hazel-bench (tools/bench/bench_resp.h, the
+// bench's limits), so both are checked here.
 //
 // Beyond memory safety, resp_length() must behave as a streaming parser:
 //   - its answer is -1, 0, or a length within the bytes given;
 //   - a complete value of L bytes measures L on exactly those L bytes, and
 //     every shorter prefix of it "needs more" (never -1, never a length);
 //   - values back to back are measured one after the other;
-//   - a command built by resp_command() is one complete value, all of it.
+//   - a command built by resp_command() is one complete value, all of it;
+//   - with the server's limits, parsing into a Value agrees with measuring,
+//     and what it builds stays within the bytes given (strings point into
+//     them, arrays hold no more items than the limit).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 #include "lib/check.h"
+#include "resp.h"
 
 namespace {
 
@@ -43,10 +49,39 @@ void check_value_at(const uint8_t* p, size_t n) {
   }
 }
 
+// Every string of `v` lies inside [p, p + n), every array within limits.
+void check_inside(const hazel::resp::Value& v, const uint8_t* p, size_t n,
+                  const hazel::resp::Limits& lim, int depth) {
+  FUZZ_CHECK(depth <= lim.max_depth, "a Value nested %d deep", depth);
+  auto* s = reinterpret_cast<const uint8_t*>(v.str.data());
+  FUZZ_CHECK(v.str.empty() || (s >= p && s + v.str.size() <= p + n),
+             "a string outside the bytes parsed");
+  FUZZ_CHECK(v.items.size() <= lim.max_items, "an array of %zu items",
+             v.items.size());
+  for (const hazel::resp::Value& i : v.items) check_inside(i, p, n, lim, depth + 1);
+}
+
+void check_server_parse(const uint8_t* p, size_t n) {
+  hazel::resp::Limits lim;
+  lim.max_bulk = 1u << 16;
+  lim.max_items = 64;
+  hazel::resp::Value v;
+  long measured = hazel::resp::measure(p, n, lim);
+  long parsed = hazel::resp::parse(p, n, lim, &v);
+  FUZZ_CHECK(measured == parsed, "measure %ld but parse %ld", measured, parsed);
+  if (parsed > 0) {
+    check_inside(v, p, static_cast<size_t>(parsed), lim, 0);
+    std::string_view ch, payload;
+    if (hazel::resp::as_message(v, &ch, &payload))
+      FUZZ_CHECK(v.items.size() == 3, "a message of %zu items", v.items.size());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_value_at(data, size);
+  check_server_parse(data, size);
 
   // Back to back: each value is measured where the previous one ended.
   size_t off = 0;

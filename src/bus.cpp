@@ -204,6 +204,10 @@ void Bus::configure(uint16_t self, uint16_t workers, uint32_t event_mask) {
 }
 
 void Bus::attach(uint16_t worker, int fd) {
+  if (remote_ != nullptr) {
+    close(fd);  // cluster nodes talk through Redis, workers included
+    return;
+  }
   if (worker >= workers_ || worker == self_) {
     HZ_ERROR("bus: link to worker %u refused (this is worker %u of %u)",
              worker, self_, workers_);
@@ -250,10 +254,12 @@ Bus::Link* Bus::live(uint16_t worker) const {
 }
 
 bool Bus::up(uint16_t worker) const {
-  return worker == self_ || live(worker) != nullptr;
+  if (worker == self_) return true;
+  return remote_ ? remote_->peer_up(worker) : live(worker) != nullptr;
 }
 
 uint16_t Bus::links_up() const {
+  if (remote_) return remote_->peers_up();
   uint16_t n = 0;
   for (uint16_t w = 0; w < links_.size(); ++w)
     if (live(w)) ++n;
@@ -263,13 +269,13 @@ uint16_t Bus::links_up() const {
 bool Bus::send(uint16_t worker, BusKind kind, uint16_t service, uint16_t code,
                uint32_t session, std::string_view a, std::string_view b,
                std::string_view c) {
-  Link* l = live(worker);
-  if (l == nullptr) return false;
+  Link* l = remote_ ? nullptr : live(worker);
+  if (l == nullptr && (remote_ == nullptr || worker == self_)) return false;
   size_t len = a.size() + b.size() + c.size();
   if (len > max_body_) return false;
   size_t total = kHeaderSize + len;
   // An empty ring takes any one frame: a link is judged by what piles up.
-  if (!l->out.empty() && l->out.size() + total > max_output_) {
+  if (l != nullptr && !l->out.empty() && l->out.size() + total > max_output_) {
     if (!l->flush() || l->out.size() + total > max_output_) return false;
   }
   FrameHeader h;
@@ -280,6 +286,14 @@ bool Bus::send(uint16_t worker, BusKind kind, uint16_t service, uint16_t code,
   h.length = static_cast<uint32_t>(len);
   uint8_t hdr[kHeaderSize];
   encode_header(h, hdr);
+  if (l == nullptr) {
+    // A cluster node: the remote carries the frame (and bounds its output).
+    if (!remote_->send_frame(worker, {reinterpret_cast<char*>(hdr), kHeaderSize},
+                             a, b, c))
+      return false;
+    ++stats_.frames_out;
+    return true;
+  }
   size_t limit = l->out.limit();
   l->out.set_limit(std::max(limit, l->out.size() + total));
   l->out.reserve(total);
@@ -349,6 +363,16 @@ void Bus::broadcast_event(Event ev, ClientId client) {
   uint32_t bit = 1u << static_cast<int>(ev);
   uint8_t id[8];
   put_u64(id, client);
+  if (remote_ != nullptr) {
+    // Nodes run the same services: those that want it are told.
+    if ((event_mask_ & bit) == 0) return;
+    for (uint16_t w = 0; w < workers_; ++w)
+      if (w != self_ && remote_->peer_up(w) &&
+          !send(w, BusKind::kEvent, 0, static_cast<uint16_t>(ev), 0,
+                {reinterpret_cast<char*>(id), sizeof id}, {}, {}))
+        ++stats_.dropped;
+    return;
+  }
   for (uint16_t w = 0; w < links_.size(); ++w) {
     Link* l = live(w);
     if (l == nullptr || (l->peer_mask & bit) == 0) continue;
@@ -360,59 +384,82 @@ void Bus::broadcast_event(Event ev, ClientId client) {
 
 void Bus::on_frame(Link& l, const FrameHeader& h, const uint8_t* body) {
   auto kind = static_cast<BusKind>(h.kind);
-  auto text = [&](size_t skip) {
-    return std::string_view(reinterpret_cast<const char*>(body) + skip,
-                            h.length - skip);
-  };
   if (!l.hello_seen && kind != BusKind::kHello) {
     HZ_ERROR("bus: worker %u spoke before its HELLO: a bug", l.worker);
     drop(l, "no HELLO");
     return;
   }
-  switch (kind) {
-    case BusKind::kHello:
-      if (h.code != l.worker) {
-        HZ_ERROR("bus: link for worker %u says it is worker %u: a bug",
-                 l.worker, h.code);
-        drop(l, "wrong worker");
-        return;
-      }
-      l.peer_mask = h.session;
-      if (!l.hello_seen) {
-        l.hello_seen = true;
-        sink_.on_link(l.worker, true);
-      }
-      return;
-    case BusKind::kRequest:
-      if (h.length < 12) break;
-      sink_.on_bus_request(l.worker, h.service, h.code, h.session,
-                           get_u32(body), get_u64(body + 4), text(12));
-      return;
-    case BusKind::kReply:
-      if (h.length < 4) break;
-      sink_.on_bus_reply(l.worker, h.session, get_u32(body),
-                         static_cast<Status>(h.code), text(4));
-      return;
-    case BusKind::kDeliver: {
-      if (h.length < 4) break;
-      size_t n = get_u32(body);
-      if ((h.length - 4) / 8 < n) break;
-      std::string_view frame = text(4 + 8 * n);
-      sink_.on_bus_deliver(l.worker, body + 4, n, frame);
+  if (kind == BusKind::kHello) {
+    if (h.code != l.worker) {
+      HZ_ERROR("bus: link for worker %u says it is worker %u: a bug",
+               l.worker, h.code);
+      drop(l, "wrong worker");
       return;
     }
-    case BusKind::kKick:
-      if (h.length < 8) break;
-      sink_.on_bus_kick(l.worker, get_u64(body), text(8));
-      return;
-    case BusKind::kEvent:
-      if (h.length < 8) break;
-      sink_.on_bus_event(l.worker, static_cast<Event>(h.code), get_u64(body));
-      return;
+    l.peer_mask = h.session;
+    if (!l.hello_seen) {
+      l.hello_seen = true;
+      sink_.on_link(l.worker, true);
+    }
+    return;
   }
+  if (dispatch(l.worker, h, body)) return;
   HZ_ERROR("bus: malformed %u frame from worker %u: a bug; closing the link",
            static_cast<unsigned>(h.kind), l.worker);
   drop(l, "malformed frame");
+}
+
+bool Bus::on_remote_frame(uint16_t from, const uint8_t* frame, size_t n) {
+  Decoded d = decode(frame, n, max_body_, Peer::kBus);
+  bool ok = d.status == DecodeStatus::kFrame &&
+            kHeaderSize + d.header.length == n &&
+            static_cast<BusKind>(d.header.kind) != BusKind::kHello;
+  if (ok) {
+    ++stats_.frames_in;
+    stats_.bytes_in += n;
+    ok = dispatch(from, d.header, frame + kHeaderSize);
+  }
+  if (!ok)
+    HZ_ERROR("bus: malformed frame from node %u (kind %u): a bug; dropped",
+             from, n > 3 ? frame[3] : 0);
+  return ok;
+}
+
+bool Bus::dispatch(uint16_t from, const FrameHeader& h, const uint8_t* body) {
+  auto text = [&](size_t skip) {
+    return std::string_view(reinterpret_cast<const char*>(body) + skip,
+                            h.length - skip);
+  };
+  switch (static_cast<BusKind>(h.kind)) {
+    case BusKind::kHello:
+      return false;
+    case BusKind::kRequest:
+      if (h.length < 12) return false;
+      sink_.on_bus_request(from, h.service, h.code, h.session, get_u32(body),
+                           get_u64(body + 4), text(12));
+      return true;
+    case BusKind::kReply:
+      if (h.length < 4) return false;
+      sink_.on_bus_reply(from, h.session, get_u32(body),
+                         static_cast<Status>(h.code), text(4));
+      return true;
+    case BusKind::kDeliver: {
+      if (h.length < 4) return false;
+      size_t n = get_u32(body);
+      if ((h.length - 4) / 8 < n) return false;
+      sink_.on_bus_deliver(from, body + 4, n, text(4 + 8 * n));
+      return true;
+    }
+    case BusKind::kKick:
+      if (h.length < 8) return false;
+      sink_.on_bus_kick(from, get_u64(body), text(8));
+      return true;
+    case BusKind::kEvent:
+      if (h.length < 8) return false;
+      sink_.on_bus_event(from, static_cast<Event>(h.code), get_u64(body));
+      return true;
+  }
+  return false;
 }
 
 void Bus::drop(Link& l, const char* why) {

@@ -70,6 +70,21 @@ class BusSink {
   ~BusSink() = default;
 };
 
+// Peers that are not reached over this host's links: with --cluster, the
+// other nodes, through Redis (src/cluster). Bus frames go to them whole.
+class BusRemote {
+ public:
+  virtual bool peer_up(uint16_t peer) const = 0;
+  virtual uint16_t peers_up() const = 0;
+  // One bus frame (header, then the body in parts); false if not taken.
+  virtual bool send_frame(uint16_t peer, std::string_view header,
+                          std::string_view a, std::string_view b,
+                          std::string_view c) = 0;
+
+ protected:
+  ~BusRemote() = default;
+};
+
 struct BusStats {
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
@@ -92,6 +107,12 @@ class Bus {
   // Sets this worker's place; `event_mask` is what it wants to hear about
   // other workers' clients (sent in HELLO).
   void configure(uint16_t self, uint16_t workers, uint32_t event_mask);
+  // From here on every peer is reached through `remote` (and links the
+  // master hands over are closed): the peers are cluster nodes.
+  void set_remote(BusRemote* remote) { remote_ = remote; }
+  // A whole bus frame from peer `from` of the remote; a malformed one is
+  // logged and dropped (false).
+  bool on_remote_frame(uint16_t from, const uint8_t* frame, size_t n);
   // Takes a connected link to `worker` (replacing an older one). Its HELLO
   // is sent at once; on_link(up) follows the peer's HELLO.
   void attach(uint16_t worker, int fd);
@@ -134,6 +155,8 @@ class Bus {
             uint32_t session, std::string_view a, std::string_view b,
             std::string_view c);
   void on_frame(Link& l, const FrameHeader& h, const uint8_t* body);
+  // Hands one frame (not HELLO) to the sink; false if it is malformed.
+  bool dispatch(uint16_t from, const FrameHeader& h, const uint8_t* body);
   void drop(Link& l, const char* why);
   void schedule_flush(Link& l);
 
@@ -151,6 +174,7 @@ class Bus {
   std::unique_ptr<uint8_t[]> scratch_;  // a frame straddling a ring's wrap
   std::string ids_;                     // a DELIVER's id list, reused
   BusStats stats_;
+  BusRemote* remote_ = nullptr;
 };
 
 }  // namespace hazel

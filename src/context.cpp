@@ -47,8 +47,48 @@ bool Context::cancel_timer(TimerId id) { return core_->cancel_timer(id); }
 uint64_t Context::now_ms() const { return core_->loop.now_ms(); }
 uint32_t Context::max_frame() const { return core_->cfg.max_frame; }
 uint32_t Context::idle_timeout_ms() const { return core_->cfg.idle_timeout_ms; }
-uint16_t Context::worker_index() const { return core_->cfg.worker_index; }
+uint16_t Context::worker_index() const { return core_->self_peer(); }
 uint16_t Context::workers() const { return core_->cfg.workers; }
+uint16_t Context::peers() const { return core_->peer_slots(); }
+bool Context::clustered() const { return core_->cluster != nullptr; }
+std::string Context::cluster_key(std::string_view name) const {
+  return core_->cfg.cluster_prefix + ":" + std::string(name);
+}
+
+void Context::redis(std::initializer_list<std::string_view> args,
+                    RedisCallback done) {
+  RedisReply none;
+  Cluster* c = core_->cluster.get();
+  if (c == nullptr || !c->connected())
+    return done(Status::kUnavailable, none);
+  Redis& r = c->commands();
+  if (r.full()) return done(Status::kBusy, none);
+  r.command(args, [d = std::move(done)](const resp::Value* v) mutable {
+    RedisReply out;
+    if (v == nullptr) return d(Status::kUnavailable, out);
+    switch (v->type) {
+      case resp::Type::kNull: break;
+      case resp::Type::kSimple:
+      case resp::Type::kBulk:
+        out.kind = RedisReply::Kind::kString;
+        out.str = v->str;
+        break;
+      case resp::Type::kError:
+        out.kind = RedisReply::Kind::kError;
+        out.str = v->str;
+        break;
+      case resp::Type::kInteger:
+        out.kind = RedisReply::Kind::kInteger;
+        out.integer = v->integer;
+        break;
+      case resp::Type::kArray:
+        out.kind = RedisReply::Kind::kArray;
+        out.integer = static_cast<int64_t>(v->items.size());
+        break;
+    }
+    d(Status::kOk, out);
+  });
+}
 uint16_t Context::worker_of(ClientId client) const { return worker_of_id(client); }
 
 uint16_t shard_of(std::string_view key, uint16_t workers) {

@@ -216,7 +216,7 @@ void Core::call(Service* caller, uint16_t service, uint16_t op,
   req.op = op;
   req.body = body;
   req.from_worker = as_peer;
-  req.worker = cfg.worker_index;
+  req.worker = self_peer();
   guarded("on_request", [&] { callee->on_request(req, sessions.reply(h, 0)); });
   // As for a client's request: a deadline only if it was not answered at
   // once (nor counted in sessions_pending).
@@ -227,7 +227,7 @@ void Core::call(Service* caller, uint16_t service, uint16_t op,
 void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
                        uint16_t op, std::string_view body, uint32_t timeout_ms,
                        CallCallback done, ClientId on_behalf) {
-  if (worker == cfg.worker_index) {
+  if (worker == self_peer()) {
     call(caller, service, op, body, timeout_ms, std::move(done));
     return;
   }
@@ -251,7 +251,7 @@ void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
 void Core::forward(Service* caller, uint16_t worker, Reply reply,
                    uint16_t service, uint16_t op, std::string_view body) {
   if (!reply.pending()) return;
-  if (worker == cfg.worker_index) {
+  if (worker == self_peer()) {
     call(caller, service, op, body, 0,
          [r = std::move(reply)](Status st, std::string_view b) mutable {
            r.send(st, b);
@@ -322,10 +322,34 @@ void Core::on_link(uint16_t worker, bool up) {
   services.for_each([&](Service& s) {
     guarded("on_worker", [&] { s.on_worker(worker, up); });
   });
-  if (up && !accepting_ && started_ &&
+  if (up && !accepting_ && started_ && !cluster &&
       bus.links_up() + 1 >= cfg.workers)
     start_accepting();
 }
+
+// ---- the cluster -------------------------------------------------------------
+
+void Core::on_cluster_joined() {
+  // The node number takes the worker's place in client ids: from now on
+  // route(id) names the node of any client.
+  uint32_t mask = 0;
+  services.for_each([&](Service& s) { mask |= s.events(); });
+  bus.configure(cluster->node(), static_cast<uint16_t>(kMaxWorkers),
+                mask & kEventRemoteDisconnect);
+  message.set_worker(cluster->node(),
+                     first_client_id(cluster->node(), cluster->incarnation()));
+  if (!shutting_down_) start_accepting();
+}
+
+void Core::on_cluster_conflict() {
+  begin_shutdown();
+}
+
+void Core::on_cluster_frame(uint16_t from, const uint8_t* frame, size_t n) {
+  bus.on_remote_frame(from, frame, n);
+}
+
+void Core::on_node(uint16_t node, bool up) { on_link(node, up); }
 
 // ---- the admin port ----------------------------------------------------------
 
@@ -338,7 +362,8 @@ void Core::gather_info(InfoDone done) {
   auto g = std::make_shared<Gather>();
   g->done = std::move(done);
   std::vector<uint16_t> others;
-  for (uint16_t w = 0; w < cfg.workers; ++w)
+  // With --cluster each node's admin port speaks for its node alone.
+  for (uint16_t w = 0; w < cfg.workers && !cluster; ++w)
     if (w != cfg.worker_index && bus.up(w)) others.push_back(w);
   g->waiting = others.size() + 1;
   auto answer = [g](uint16_t w) {
@@ -409,6 +434,11 @@ Stats Core::stats() const {
   s.bus_dropped = b.dropped;
   s.bus_refused = b.refused;
   s.bus_links_up = bus.links_up();
+  if (cluster) {
+    s.cluster_nodes = cluster->nodes();
+    s.cluster_dropped = cluster->stats().dropped;
+    s.cluster_connected = cluster->connected() ? 1 : 0;
+  }
   s.denied = gate.denied();
   s.rate_limited = gate.rate_limited();
   s.rate_closed = gate.rate_closed();
@@ -437,6 +467,10 @@ bool Core::start(std::string* err) {
   set_log_level(cfg.log_level);
   message.set_worker(cfg.worker_index,
                      first_client_id(cfg.worker_index, worker_.incarnation));
+  if (!cfg.cluster_url.empty()) {
+    cluster = std::make_unique<Cluster>(loop, cfg, *this);
+    bus.set_remote(cluster.get());
+  }
   if (is_worker_) {
     if (!gateway.adopt(worker_.listen_fd, err)) return false;
   } else if (!gateway.listen(cfg.bind, cfg.port, cfg.reuse_port, err)) {
@@ -446,7 +480,8 @@ bool Core::start(std::string* err) {
   // Tell the other workers which events about their clients we want.
   uint32_t mask = 0;
   services.for_each([&](Service& s) { mask |= s.events(); });
-  bus.configure(cfg.worker_index, cfg.workers, mask & kEventRemoteDisconnect);
+  if (!cluster)
+    bus.configure(cfg.worker_index, cfg.workers, mask & kEventRemoteDisconnect);
   if (is_worker_) {
     if (worker_.control_fd >= 0) bus.set_control(worker_.control_fd);
     for (auto& [w, fd] : worker_.links) bus.attach(w, fd);
@@ -461,6 +496,8 @@ bool Core::start(std::string* err) {
     HZ_WARN("listening on %s without authentication: any client may write any "
             "key, join any room and TELL anyone (see --auth-secret-file)",
             cfg.bind.c_str());
+  // A node serves once it has its number (on_cluster_joined).
+  if (cluster) return cluster->start(err);
   if (cfg.workers <= 1 || bus.links_up() + 1 >= cfg.workers)
     return start_accepting(err);
   loop.add_timer(&accept_deadline_, kAcceptDeadlineMs);
@@ -536,6 +573,7 @@ int Core::run() {
   }
   loop.run();
   bus.close_all();
+  if (cluster) cluster->stop();
   HZ_INFO("stopped");
   return 0;
 }
@@ -558,6 +596,7 @@ void Core::on_end_of_turn(void* arg) {
   auto* core = static_cast<Core*>(arg);
   core->message.end_turn();
   core->bus.end_turn();
+  if (core->cluster) core->cluster->end_turn();
   if (core->ws) core->ws->http().end_turn();
   if (core->admin) core->admin->http().end_turn();
   if (core->shutting_down_ && core->message.idle()) core->loop.stop();

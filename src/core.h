@@ -18,6 +18,8 @@
 
 #include "admin.h"
 #include "bus.h"
+#include "client_id.h"
+#include "cluster.h"
 #include "gate.h"
 #include "gateway.h"
 #include "hazel/config.h"
@@ -51,6 +53,7 @@ class Core final : public RequestSink,
                    public ReplySink,
                    public BusSink,
                    public AdminSink,
+                   public ClusterSink,
                    public EventWatcher {
  public:
   explicit Core(Config config);
@@ -89,6 +92,21 @@ class Core final : public RequestSink,
   void on_bus_event(uint16_t from, Event ev, ClientId client) override;
   void on_link(uint16_t worker, bool up) override;
 
+  // ClusterSink.
+  void on_cluster_joined() override;
+  void on_cluster_conflict() override;
+  void on_cluster_frame(uint16_t from, const uint8_t* frame, size_t n) override;
+  void on_node(uint16_t node, bool up) override;
+  // This daemon's index among its peers: its worker index, or with
+  // --cluster its node number.
+  uint16_t self_peer() const {
+    return cluster ? cluster->node() : cfg.worker_index;
+  }
+  // How many peer indexes there are (workers, or node numbers).
+  uint16_t peer_slots() const {
+    return cluster ? static_cast<uint16_t>(kMaxWorkers) : cfg.workers;
+  }
+
   // AdminSink.
   void gather_info(InfoDone done) override;
   uint16_t worker_count() const override { return cfg.workers; }
@@ -126,6 +144,7 @@ class Core final : public RequestSink,
   Gateway gateway;
   std::unique_ptr<WsGateway> ws;  // --ws-port
   std::unique_ptr<Admin> admin;   // --admin-port
+  std::unique_ptr<Cluster> cluster;  // --cluster
   Gate gate;
   Context ctx;
   std::vector<std::unique_ptr<Service>> builtins;

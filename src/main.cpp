@@ -15,6 +15,7 @@
 #include "client_id.h"
 #include "hazel/builtins.h"
 #include "hazel/daemon.h"
+#include "redis.h"
 
 namespace {
 
@@ -80,6 +81,15 @@ constexpr const char* kUsage =
     "                           over it BUSY, SENDs dropped (default 0 = none)\n"
     "      --rate-burst N       requests a client may make at once within the\n"
     "                           rate limit (default: the rate limit)\n"
+    "      --cluster URL        join the other hazel nodes sharing this Redis,\n"
+    "                           redis://[user:password@]host:port[/db]: TELL,\n"
+    "                           rooms, kv and INFO span every node (default off)\n"
+    "      --cluster-prefix NAME\n"
+    "                           prefix of every Redis key and channel, one per\n"
+    "                           cluster sharing a Redis (default hazel)\n"
+    "      --cluster-heartbeat-ms MS\n"
+    "                           a node renews its key this often and is dead\n"
+    "                           after 3 missed (default 1000)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
     "      --version            print the version and exit\n"
@@ -96,7 +106,12 @@ constexpr const char* kUsage =
     "is missing, holds no key of 32 bytes or is open to others), 2 for a bad\n"
     "command line. With -w, SIGHUP to the master replaces the workers one at\n"
     "a time without refusing a connection (and makes them read the secret\n"
-    "file again), and a worker that dies is restarted.\n";
+    "file again), and a worker that dies is restarted.\n"
+    "\n"
+    "With --cluster every worker is a node. If Redis goes away, kv answers\n"
+    "UNAVAILABLE, rooms and TELL keep working within each node, traffic for\n"
+    "other nodes is dropped and counted (INFO cluster_dropped), and the nodes\n"
+    "join again by themselves when Redis is back.\n";
 
 [[noreturn]] void usage_error(const std::string& msg) {
   fprintf(stderr, "hazel: %s (see hazel --help)\n", msg.c_str());
@@ -185,6 +200,7 @@ int main(int argc, char** argv) {
   hazel::Config cfg;
   constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
   bool admin_bind_given = false;
+  bool cluster_flag_given = false;
   // A rate of a million a second per client is no limit at all.
   constexpr uint64_t kMaxRate = 1000000;
   for (int i = 1; i < argc; ++i) {
@@ -266,6 +282,26 @@ int main(int argc, char** argv) {
       cfg.rate_limit = static_cast<uint32_t>(parse_uint(a, value(), 0, kMaxRate));
     } else if (a == "--rate-burst") {
       cfg.rate_burst = static_cast<uint32_t>(parse_uint(a, value(), 1, kMaxRate));
+    } else if (a == "--cluster") {
+      const char* v = value();
+      if (v == nullptr || *v == '\0') usage_error(a + " needs a redis:// URL");
+      hazel::RedisAddress addr;
+      std::string why;
+      if (!hazel::parse_redis_url(v, &addr, &why))
+        usage_error(a + ": '" + v + "': " + why);
+      cfg.cluster_url = v;
+    } else if (a == "--cluster-prefix") {
+      const char* v = value();
+      std::string_view p = v ? v : "";
+      if (p.empty() || p.size() > 64 ||
+          p.find_first_of(" \t\r\n:") != std::string_view::npos)
+        usage_error(a + " needs a name of 1..64 bytes without spaces or ':'");
+      cfg.cluster_prefix = std::string(p);
+      cluster_flag_given = true;
+    } else if (a == "--cluster-heartbeat-ms") {
+      cfg.cluster_heartbeat_ms =
+          static_cast<uint32_t>(parse_uint(a, value(), 10, 60000));
+      cluster_flag_given = true;
     } else if (a == "--log-level") {
       cfg.log_level = parse_level(value());
     } else {
@@ -278,6 +314,8 @@ int main(int argc, char** argv) {
     usage_error("--ws-origin needs --ws-port");
   if (admin_bind_given && !cfg.admin_listen)
     usage_error("--admin-bind needs --admin-port");
+  if (cluster_flag_given && cfg.cluster_url.empty())
+    usage_error("--cluster-prefix and --cluster-heartbeat-ms need --cluster");
 
   if (cfg.rate_burst != 0 && cfg.rate_limit == 0)
     usage_error("--rate-burst needs --rate-limit");

@@ -48,6 +48,12 @@ constexpr Known kKnown[] = {
     {"bus_refused", "hazel_bus_refused_total", Type::kCounter,
      "Requests to other workers refused: link down or full."},
     {"bus_links_up", "hazel_bus_links_up", Type::kGauge, "Bus links to other workers up now."},
+    {"nodes", "hazel_cluster_nodes", Type::kGauge,
+     "Cluster nodes up as this node sees them, itself included."},
+    {"cluster_dropped", "hazel_cluster_dropped_total", Type::kCounter,
+     "Frames for other cluster nodes dropped: Redis down or its output full."},
+    {"cluster_connected", "hazel_cluster_connected", Type::kGauge,
+     "1 while the node reaches the cluster's Redis."},
 };
 
 // Figures about the whole server rather than one worker, or about the

@@ -1,11 +1,11 @@
-// hazel-bench's RESP2 support (tools/bench/resp.h): commands as arrays of
+// hazel-bench's RESP2 support (tools/bench/bench_resp.h): commands as arrays of
 // bulk strings, and where each reply ends.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 
 namespace {
 

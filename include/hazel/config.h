@@ -89,6 +89,19 @@ struct Config {
   // rate_pause_ms between refusals, is closed with GOODBYE LIMIT.
   uint32_t rate_close_ms = 10000;
   uint32_t rate_pause_ms = 1000;
+
+  // --cluster redis://[user:password@]host:port[/db]: every worker is a node
+  // of one hazel spanning hosts, joined through this Redis (docs/SCALING.md).
+  // Empty: no cluster, and Redis is never needed.
+  std::string cluster_url;
+  // --cluster-prefix: every key and channel starts with it and a colon.
+  std::string cluster_prefix = "hazel";
+  // --cluster-heartbeat-ms: a node renews its key this often; three
+  // missed and it counts as dead.
+  uint32_t cluster_heartbeat_ms = 1000;
+  // Pending output to Redis before cross-node traffic is dropped (and
+  // counted, INFO cluster_dropped) and kv answers BUSY.
+  size_t cluster_max_output = size_t{64} << 20;
 };
 
 }  // namespace hazel

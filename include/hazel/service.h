@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -149,6 +150,16 @@ class UniqueFunction<R(Args...)> {
 
 using CallCallback = UniqueFunction<void(Status status, std::string_view body)>;
 
+// A Redis reply as a service sees it (Context::redis). Strings are valid
+// only during the callback.
+struct RedisReply {
+  enum class Kind : uint8_t { kNull, kString, kError, kInteger, kArray };
+  Kind kind = Kind::kNull;
+  std::string_view str;  // kString, kError
+  int64_t integer = 0;   // kInteger; kArray: how many elements
+};
+using RedisCallback = UniqueFunction<void(Status status, const RedisReply& reply)>;
+
 // Which of `workers` workers owns `key` when data is sharded by hash (FNV-1a
 // of the bytes, modulo the count): what Context::worker_for_key answers.
 uint16_t shard_of(std::string_view key, uint16_t workers);
@@ -229,6 +240,11 @@ struct Stats {
   uint64_t bus_dropped = 0;   // one-way frames not sent: link down or full
   uint64_t bus_refused = 0;   // requests refused: link down or full
   uint64_t bus_links_up = 0;
+  // --cluster (all 0 without): nodes up, this one included; frames for
+  // other nodes dropped (Redis down or its output full); Redis reachable.
+  uint64_t cluster_nodes = 0;
+  uint64_t cluster_dropped = 0;
+  uint64_t cluster_connected = 0;
   // Policies and rate limits (all 0 when there are none).
   uint64_t denied = 0;        // requests answered DENIED, SENDs dropped by a policy
   uint64_t rate_limited = 0;  // requests answered BUSY, SENDs dropped for the rate
@@ -284,8 +300,25 @@ class Context {
   uint32_t max_frame() const;
   uint32_t idle_timeout_ms() const;
   // Workers: this process's index (0..workers()-1) and how many there are.
+  // With --cluster, worker_index() is this node's number, and the peers
+  // that worker_of(), worker_up() and call_worker() speak of are nodes.
   uint16_t worker_index() const;
   uint16_t workers() const;
+  // How many peer indexes there are: workers(), or with --cluster the
+  // node numbers (up to 1024). A service asks every peer p < peers() with
+  // worker_up(p) when it gathers from all of them.
+  uint16_t peers() const;
+  // --cluster: whether this daemon is a node of a cluster, and the key or
+  // channel `name` under the cluster's prefix ("<prefix>:<name>").
+  bool clustered() const;
+  std::string cluster_key(std::string_view name) const;
+  // Runs one command on the cluster's Redis. `done` runs exactly once: OK
+  // and the reply (an error reply is OK with kind kError), UNAVAILABLE at
+  // once when Redis is not reachable (or the connection is lost before
+  // the reply, or there is no cluster), BUSY at once when the output to
+  // Redis is full. It runs even if the service is unmounted meanwhile:
+  // capture what outlives it (a Reply), not the service.
+  void redis(std::initializer_list<std::string_view> args, RedisCallback done);
   // The worker a client id belongs to.
   uint16_t worker_of(ClientId client) const;
   bool is_local(ClientId client) const { return worker_of(client) == worker_index(); }

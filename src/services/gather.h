@@ -1,5 +1,6 @@
 // ask_other_workers(): one request answered from the answers of every other
-// worker (sys INFO, room PUBLISH/JOIN/MEMBERS with -w N). The same op goes
+// worker (sys INFO, room PUBLISH/JOIN/MEMBERS with -w N), or with --cluster
+// of every other node that is up. The same op goes
 // to the service's copy on each worker that is up, with from_worker set so
 // that copy answers for its own worker only; `finish` runs once, when the
 // last answer (or its TIMEOUT / UNAVAILABLE) is in, with the reply to send.
@@ -38,7 +39,7 @@ inline void ask_other_workers(Context& ctx, uint16_t service, uint16_t op,
   st->reply = std::move(reply);
   st->finish = std::move(finish);
   std::vector<uint16_t> targets;
-  for (uint16_t w = 0; w < ctx.workers(); ++w)
+  for (uint16_t w = 0; w < ctx.peers(); ++w)
     if (w != ctx.worker_index() && ctx.worker_up(w)) targets.push_back(w);
   st->waiting = targets.size() + 1;  // + 1 until every call is made
   auto done_one = [](State& s) {

@@ -17,6 +17,10 @@
 // deleted is recognised by its deadline and skipped; the heap is rebuilt
 // when stale entries outnumber live ones.
 //
+// With --cluster the keys live in Redis instead (under the cluster's
+// prefix), shared by every node and kept across restarts; the memory cap
+// is then Redis's (maxmemory), and Redis down answers UNAVAILABLE at once.
+//
 // Memory: each key costs its key and value bytes plus kv::kKeyOverhead
 // (INFO kv_bytes). With --kv-max-bytes, a worker holds at most its share
 // (the limit divided by the workers). A SET or INCR that would grow the
@@ -112,6 +116,7 @@ class Kv final : public Service {
   }
 
   void on_request(const Request& req, Reply reply) override {
+    if (ctx().clustered()) return in_redis(req, std::move(reply));
     if (ctx().workers() > 1 && forward(req, reply)) return;
     switch (req.op) {
       case kGet: get(req.body, reply); return;
@@ -283,6 +288,78 @@ class Kv final : public Service {
       store(k.key, text, 0);
     }
     reply.ok(text);
+  }
+
+  // --cluster: the key space is Redis's, under the cluster's prefix, and
+  // the same for every node. Redis's answers become hazel's statuses.
+  void in_redis(const Request& req, Reply reply) {
+    Keyed k;
+    std::string key;
+    auto answer = [](Reply r, auto&& on_reply) {
+      return [r = std::move(r), on_reply](Status st, const RedisReply& v) mutable {
+        if (st == Status::kBusy)
+          return r.error(st, "the output to Redis is full");
+        if (st != Status::kOk) return r.error(st, "Redis is not reachable");
+        if (v.kind == RedisReply::Kind::kError) {
+          // What Redis refuses here is the value INCR found or made.
+          if (v.str.find("not an integer") != std::string_view::npos ||
+              v.str.find("overflow") != std::string_view::npos)
+            return r.error(Status::kBadRequest, "value is not a decimal i64, "
+                                                "or INCR overflows i64");
+          return r.error(Status::kInternal, "Redis: " + std::string(v.str));
+        }
+        on_reply(r, v);
+      };
+    };
+    switch (req.op) {
+      case kGet:
+        if (!valid_key(req.body)) return bad_key(reply);
+        key = ctx().cluster_key("kv:" + std::string(req.body));
+        ctx().redis({"GET", key}, answer(std::move(reply), [](Reply& r, const RedisReply& v) {
+          if (v.kind != RedisReply::Kind::kString)
+            return r.error(Status::kNotFound, "no such key");
+          r.ok(v.str);
+        }));
+        return;
+      case kSet: {
+        if (!parse_keyed(req.body, &k) || k.rest.size() < 4)
+          return reply.error(Status::kBadRequest,
+                             "SET needs u16 key length, key (1..512), u32 ttl, value");
+        uint32_t ttl = get_u32(reinterpret_cast<const uint8_t*>(k.rest.data()));
+        key = ctx().cluster_key("kv:" + std::string(k.key));
+        auto done = answer(std::move(reply), [](Reply& r, const RedisReply&) { r.ok(); });
+        if (ttl == 0) {
+          ctx().redis({"SET", key, k.rest.substr(4)}, std::move(done));
+        } else {
+          ctx().redis({"SET", key, k.rest.substr(4), "PX", std::to_string(ttl)},
+                      std::move(done));
+        }
+        return;
+      }
+      case kDel:
+        if (!valid_key(req.body)) return bad_key(reply);
+        key = ctx().cluster_key("kv:" + std::string(req.body));
+        ctx().redis({"DEL", key}, answer(std::move(reply), [](Reply& r, const RedisReply& v) {
+          uint8_t deleted = v.integer > 0 ? 1 : 0;
+          r.ok(std::string_view(reinterpret_cast<const char*>(&deleted), 1));
+        }));
+        return;
+      case kIncr: {
+        if (!parse_keyed(req.body, &k) || k.rest.size() != 8)
+          return reply.error(Status::kBadRequest,
+                             "INCR needs u16 key length, key (1..512), i64 delta");
+        auto delta = static_cast<int64_t>(
+            get_u64(reinterpret_cast<const uint8_t*>(k.rest.data())));
+        key = ctx().cluster_key("kv:" + std::string(k.key));
+        ctx().redis({"INCRBY", key, std::to_string(delta)},
+                    answer(std::move(reply), [](Reply& r, const RedisReply& v) {
+                      r.ok(std::to_string(v.integer));
+                    }));
+        return;
+      }
+      default:
+        reply.error(Status::kNoOp, "kv has no op " + std::to_string(req.op));
+    }
   }
 
   void bad_key(Reply& reply) {

@@ -24,7 +24,9 @@
 // other worker to deliver to theirs (one bus frame per worker, the PUSH
 // encoded once there), answering with the sum of the counts; MEMBERS and
 // JOIN's count gather every worker's share. A client that disconnects is out
-// of its rooms on its own worker at once, hence everywhere.
+// of its rooms on its own worker at once, hence everywhere. With --cluster
+// the same holds of nodes: the other nodes are asked through Redis, and a
+// node that dies stops being asked (its members are out of every room).
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -159,7 +161,7 @@ class RoomService final : public Service {
   // (the same body), unless this request came from a worker.
   void sum_counts(const Request& req, Reply& reply, uint16_t op,
                   uint32_t local) {
-    if (ctx().workers() <= 1 || req.from_worker) {
+    if (ctx().peers() <= 1 || req.from_worker) {
       uint8_t buf[4];
       reply.ok(u32_body(local, buf));
       return;
@@ -235,7 +237,7 @@ class RoomService final : public Service {
       for (size_t i = 0; i < r->members.size(); ++i)
         put_u64(w + 8 * i, r->members[i]);
     }
-    if (ctx().workers() <= 1 || req.from_worker) return reply.ok(out);
+    if (ctx().peers() <= 1 || req.from_worker) return reply.ok(out);
     ask_other_workers(
         ctx(), room::kId, kMembers, req.body, req.client, std::move(reply),
         [out = std::move(out), max = ctx().max_frame()](

@@ -9,7 +9,9 @@
 //
 // With several workers, TELL to a client of another worker is answered by
 // that worker (so NOT_FOUND comes from the one that would hold the client),
-// and INFO gathers every worker's figures and sums them.
+// and INFO gathers every worker's figures and sums them. With --cluster the
+// same goes for nodes: HELLO adds node=, INFO adds nodes (those that
+// answered, this one included) and cluster_dropped.
 #include <charconv>
 #include <memory>
 #include <string>
@@ -77,7 +79,7 @@ class Lines final : public InfoSink {
       std::string_view name = line.substr(0, sp);
       int64_t v = 0;
       std::from_chars(line.data() + sp + 1, line.data() + line.size(), v);
-      if (name == "workers") continue;
+      if (name == "workers" || name == "nodes") continue;
       if (name == "uptime_s") {
         if (v > get(name)) set(name, v);
         continue;
@@ -120,6 +122,7 @@ class Sys final : public Service {
     s += std::string("server=hazel/") + version() + "\n";
     s += "client=" + std::to_string(req.client) + "\n";
     s += "worker=" + std::to_string(ctx().worker_index()) + "\n";
+    if (ctx().clustered()) s += "node=" + std::to_string(ctx().worker_index()) + "\n";
     s += "max_frame=" + std::to_string(ctx().max_frame()) + "\n";
     s += "idle_timeout_ms=" + std::to_string(ctx().idle_timeout_ms()) + "\n";
     if (!req.user.empty()) s += "user=" + std::string(req.user) + "\n";
@@ -162,14 +165,14 @@ class Sys final : public Service {
 
   void info(const Request& req, Reply& reply) {
     auto lines = std::make_unique<Lines>(local_info());
-    if (ctx().workers() <= 1 || req.from_worker) {
+    if (ctx().peers() <= 1 || req.from_worker) {
       reply.ok(lines->text());
       return;
     }
     uint16_t self = ctx().worker_index();
     ask_other_workers(
         ctx(), sys::kId, kInfo, {}, req.client, std::move(reply),
-        [lines = std::move(lines), self](Reply& r,
+        [lines = std::move(lines), self, clustered = ctx().clustered()](Reply& r,
                                          std::vector<WorkerAnswer>& answers) {
           Lines per_worker;
           auto note = [&](uint16_t w, const Lines& l) {
@@ -194,6 +197,7 @@ class Sys final : public Service {
             ++up;
           }
           lines->set("workers_answered", up);
+          if (clustered) lines->set("nodes", up);
           r.ok(lines->text() + per_worker.text());
         });
   }
@@ -230,6 +234,11 @@ class Sys final : public Service {
       lines.add("bus_refused", static_cast<int64_t>(st.bus_refused));
       lines.add("bus_links_up", static_cast<int64_t>(st.bus_links_up));
     }
+    if (ctx().clustered()) {
+      lines.add("nodes", static_cast<int64_t>(st.cluster_nodes));
+      lines.add("cluster_dropped", static_cast<int64_t>(st.cluster_dropped));
+      lines.add("cluster_connected", static_cast<int64_t>(st.cluster_connected));
+    }
     return lines;
   }
 
@@ -244,7 +253,7 @@ class Sys final : public Service {
     if (!req.from_worker) ctx().charge(req.client, 1);
     uint16_t owner = ctx().worker_of(target);
     if (owner != ctx().worker_index() && !req.from_worker &&
-        owner < ctx().workers()) {
+        owner < ctx().peers()) {
       // The worker that would hold the target answers, NOT_FOUND included.
       ctx().forward(owner, std::move(reply), sys::kId, kTell, req.body);
       return;

@@ -8,7 +8,7 @@
 #include "bench/clock.h"
 #include "bench/exit.h"
 #include "bench/peers.h"
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 #include "hazel/builtins.h"
 
 namespace hazel_bench {

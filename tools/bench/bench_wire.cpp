@@ -9,7 +9,7 @@
 #include "bench/clock.h"
 #include "bench/excerpt.h"
 #include "bench/peers.h"
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 #include "bench/verify.h"
 #include "hazel/builtins.h"
 

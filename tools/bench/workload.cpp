@@ -1,6 +1,6 @@
 #include "bench/workload.h"
 
-#include "bench/resp.h"
+#include "bench/bench_resp.h"
 #include "hazel/builtins.h"
 
 namespace hazel_bench {

@@ -1,7 +1,8 @@
 // RESP2, the Redis protocol, as much as hazel-bench needs to load a Redis
 // server: building commands, and finding where each reply ends. Replies are
-// then compared byte for byte with what is expected, so this parser only
-// finds boundaries and never interprets values.
+// then compared byte for byte with what is expected, so the bench only
+// finds boundaries and never interprets values. The parser is the server's
+// own (src/resp.h), with limits for the bench's replies.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "hazel/frame.h"
+#include "resp.h"
 
 namespace hazel_bench {
 
@@ -22,15 +24,21 @@ inline constexpr int kMaxRespNesting = 4;
 // sends cannot be one of its answers.
 inline constexpr size_t kMaxRespBulk = hazel::kDefaultMaxFrame;
 
-// "$<len>\r\n<s>\r\n"
-std::string resp_bulk(std::string_view s);
+inline std::string resp_bulk(std::string_view s) { return hazel::resp::bulk(s); }
 
-// A command as an array of bulk strings: resp_command({"GET", "k"}).
-std::string resp_command(std::initializer_list<std::string_view> args);
+inline std::string resp_command(std::initializer_list<std::string_view> args) {
+  return hazel::resp::command(args);
+}
 
 // Length of the complete RESP2 value at the start of `p`: > 0 its size in
 // bytes, 0 if more bytes are needed, -1 if the bytes are not RESP (or break
 // one of the limits above).
-long resp_length(const uint8_t* p, size_t n);
+inline long resp_length(const uint8_t* p, size_t n) {
+  hazel::resp::Limits lim;
+  lim.max_line = kMaxRespLine - 1;
+  lim.max_bulk = kMaxRespBulk;
+  lim.max_depth = kMaxRespNesting;
+  return hazel::resp::measure(p, n, lim);
+}
 
 }  // namespace hazel_bench

@@ -1,0 +1,364 @@
+// ./hazel --cluster: nodes on different ports sharing one real Redis (a
+// redis-server each test starts on a free loopback port, persistence off,
+// and stops). TELL, rooms, kv and INFO across nodes; a node killed with
+// SIGKILL; Redis killed and restarted; two prefixes on one Redis.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <set>
+#include <string_view>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "kv_room_util.h"
+#include "net_util.h"
+#include "proc_util.h"
+
+using namespace hazel;
+using namespace hazel::test;
+using namespace hazel::test::kvroom;
+
+namespace {
+
+constexpr const char* kRedisServer = "/usr/bin/redis-server";
+// Short heartbeats keep the failure tests short; the waits stay generous.
+constexpr const char* kHeartbeatMs = "500";
+constexpr int kWaitMs = 20000;
+
+// One redis-server of our own.
+class RedisProc {
+ public:
+  bool start(std::string* why) {
+    if (port_ == 0) port_ = pick_port();
+    proc_ = std::make_unique<Proc>();
+    if (!proc_->spawn({"--port", std::to_string(port_), "--bind", "127.0.0.1",
+                       "--save", "", "--appendonly", "no", "--loglevel",
+                       "warning"},
+                      why, 0, kRedisServer))
+      return false;
+    if (!eventually([&] { return !proc_->running() || ping(); }, kWaitMs) ||
+        !proc_->running()) {
+      *why = "redis-server did not answer on port " + std::to_string(port_) +
+             ": " + proc_->err() + proc_->out();
+      return false;
+    }
+    return true;
+  }
+  void kill9() {
+    if (proc_ && proc_->running()) {
+      kill(proc_->pid(), SIGKILL);
+      proc_->wait_exit(kWaitMs);
+    }
+  }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  // PING as an inline command; true on +PONG.
+  bool ping() const {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port_);
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6) {
+      pollfd p{fd, POLLIN, 0};
+      char buf[16] = {0};
+      ok = ::poll(&p, 1, 2000) == 1 && ::recv(fd, buf, sizeof buf - 1, 0) >= 5 &&
+           std::string_view(buf).rfind("+PONG", 0) == 0;
+    }
+    close(fd);
+    return ok;
+  }
+  std::unique_ptr<Proc> proc_;
+  uint16_t port_ = 0;
+};
+
+struct Node {
+  std::unique_ptr<Proc> proc;
+  uint16_t port = 0;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_BINARY();
+    if (access(kRedisServer, X_OK) != 0)
+      GTEST_SKIP() << kRedisServer << " is not installed (apt-get install redis-server)";
+    std::string why;
+    ASSERT_TRUE(redis_.start(&why)) << why;
+  }
+
+  // A node of the cluster on `prefix`, with `extra` flags (-w 2, say).
+  void add_node(std::vector<std::string> extra = {},
+                 const std::string& prefix = "hazel") {
+    std::vector<std::string> args = {"--cluster", redis_.url(), "--cluster-prefix",
+                                     prefix, "--cluster-heartbeat-ms", kHeartbeatMs};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Node n;
+    n.proc = start_server(&n.port, "error", 0, args);
+    EXPECT_NE(n.proc, nullptr);
+    nodes_.push_back(std::move(n));
+  }
+
+  std::unique_ptr<BlockingClient> client(const Node& n) {
+    auto c = std::make_unique<BlockingClient>();
+    std::string err;
+    EXPECT_TRUE(c->connect("127.0.0.1", n.port, &err)) << err;
+    return c;
+  }
+
+  // Three hosts as a user would start them, one with two workers: four
+  // nodes (every worker is one). Returns once every node sees the others.
+  void three_hosts() {
+    add_node();
+    add_node();
+    add_node({"-w", "2"});
+    ASSERT_FALSE(HasFatalFailure());
+    for (const Node& n : nodes_) ASSERT_NE(n.proc, nullptr);
+    ASSERT_TRUE(all_see(4));
+  }
+
+  // One client connected to each node started, and its id by index.
+  std::vector<std::unique_ptr<BlockingClient>> one_client_each(
+      std::vector<uint64_t>* ids) {
+    std::vector<std::unique_ptr<BlockingClient>> cs;
+    for (const Node& n : nodes_) {
+      cs.push_back(client(n));
+      ids->push_back(hello_id(*cs.back()));
+    }
+    return cs;
+  }
+
+  bool all_see(int64_t nodes) {
+    for (const Node& n : nodes_) {
+      if (!n.proc || !n.proc->running()) continue;
+      auto c = client(n);
+      if (!eventually([&] { return info_value(*c, "nodes") == nodes; }, kWaitMs))
+        return false;
+    }
+    return true;
+  }
+
+  RedisProc redis_;
+  std::vector<Node> nodes_;
+};
+
+Frame tell(BlockingClient& from, uint64_t to, std::string_view payload) {
+  return call(from, kSys, kTell, u64_bytes(to) + std::string(payload), 10000);
+}
+
+std::string tell_push_body(uint64_t from, std::string_view payload) {
+  return u64_bytes(from) + std::string(payload);
+}
+
+TEST_F(ClusterTest, HelloNamesTheNodeAndIdsAreUniqueAcrossNodes) {
+  three_hosts();
+  std::set<uint64_t> ids;
+  std::set<std::string> node_lines;
+  for (const Node& n : nodes_) {
+    for (int i = 0; i < 3; ++i) {
+      auto c = client(n);
+      Frame f = call(*c, kSys, kHello, "");
+      ASSERT_TRUE(f.ok());
+      size_t at = f.body.find("\nnode=");
+      ASSERT_NE(at, std::string::npos) << f.body;
+      node_lines.insert(f.body.substr(at + 1, f.body.find('\n', at + 1) - at - 1));
+      EXPECT_TRUE(ids.insert(hello_id(*c)).second);
+    }
+  }
+  EXPECT_GE(node_lines.size(), 3u);
+}
+
+TEST_F(ClusterTest, TellReachesClientsOnEveryNodeInEveryDirection) {
+  three_hosts();
+  std::vector<uint64_t> ids;
+  auto cs = one_client_each(&ids);
+  for (size_t from = 0; from < cs.size(); ++from) {
+    for (size_t to = 0; to < cs.size(); ++to) {
+      if (from == to) continue;
+      std::string payload = "hi " + std::to_string(from) + "->" + std::to_string(to);
+      expect_status(tell(*cs[from], ids[to], payload), Status::kOk);
+      Frame p = expect_push(*cs[to], 10000);
+      expect_push_frame(p, kSys, kTell, tell_push_body(ids[from], payload));
+    }
+  }
+}
+
+TEST_F(ClusterTest, TellToAnAbsentClientOfAnotherNodeIsNotFound) {
+  three_hosts();
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  uint64_t gone = hello_id(*b);
+  b.reset();
+  EXPECT_TRUE(eventually([&] {
+    return tell(*a, gone, "x").status() == Status::kNotFound;
+  }, kWaitMs));
+}
+
+TEST_F(ClusterTest, RoomSpansNodesWithCountsOrderAndMembers) {
+  three_hosts();
+  std::vector<uint64_t> id_list;
+  auto cs = one_client_each(&id_list);
+  std::set<uint64_t> ids(id_list.begin(), id_list.end());
+  for (size_t i = 0; i < cs.size(); ++i)
+    EXPECT_EQ(join(*cs[i], "lobby"), static_cast<uint32_t>(i + 1));
+  for (auto& c : cs) {
+    std::vector<uint64_t> m = members_of(*c, "lobby");
+    EXPECT_EQ(std::set<uint64_t>(m.begin(), m.end()), ids);
+  }
+  constexpr int kMessages = 500;
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_EQ(publish(*cs[0], "lobby", std::to_string(i)), cs.size()) << i;
+  uint64_t publisher = hello_id(*cs[0]);
+  for (auto& c : cs) {
+    for (int i = 0; i < kMessages; ++i) {
+      Frame p = expect_push(*c, 10000);
+      RoomPush rp;
+      ASSERT_TRUE(parse_room_push(p, &rp));
+      ASSERT_EQ(rp.publisher, publisher);
+      ASSERT_EQ(rp.payload, std::to_string(i)) << "out of order";
+    }
+  }
+}
+
+TEST_F(ClusterTest, KvIsOneKeySpaceStoredInRedis) {
+  three_hosts();
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  auto c = client(nodes_[2]);
+  expect_status(call(*a, kKv, kSet, set_body("greeting", 0, "hello")), Status::kOk);
+  Frame got = call(*b, kKv, kGet, "greeting");
+  expect_status(got, Status::kOk);
+  EXPECT_EQ(got.body, "hello");
+  Frame n = call(*c, kKv, kIncr, incr_body("counter", 5));
+  expect_status(n, Status::kOk);
+  EXPECT_EQ(n.body, "5");
+  Frame m = call(*a, kKv, kIncr, incr_body("counter", -2));
+  EXPECT_EQ(m.body, "3");
+  expect_status(call(*b, kKv, kIncr, incr_body("greeting", 1)), Status::kBadRequest);
+  Frame del = call(*c, kKv, kDel, "greeting");
+  EXPECT_EQ(del.body, u8_bytes(1));
+  expect_status(call(*a, kKv, kGet, "greeting"), Status::kNotFound);
+}
+
+TEST_F(ClusterTest, KvTtlIsKeptByRedis) {
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  auto a = client(nodes_[0]);
+  expect_status(call(*a, kKv, kSet, set_body("brief", 100, "x")), Status::kOk);
+  EXPECT_TRUE(eventually([&] {
+    return call(*a, kKv, kGet, "brief").status() == Status::kNotFound;
+  }, kWaitMs));
+}
+
+TEST_F(ClusterTest, InfoSumsEveryNode) {
+  three_hosts();
+  std::vector<std::unique_ptr<BlockingClient>> cs;
+  for (const Node& n : nodes_) cs.push_back(client(n));
+  EXPECT_EQ(info_value(*cs[0], "nodes"), 4);
+  EXPECT_GE(info_value(*cs[1], "clients"), 3);
+  EXPECT_EQ(info_value(*cs[2], "cluster_dropped"), 0);
+}
+
+TEST_F(ClusterTest, KilledNodeLeavesRoomsAndItsClientsCannotBeReached) {
+  three_hosts();
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  uint64_t a_id = hello_id(*a);
+  join(*a, "lobby");
+  EXPECT_EQ(join(*b, "lobby"), 2u);
+  kill(nodes_[0].proc->pid(), SIGKILL);
+  nodes_[0].proc->wait_exit(kWaitMs);
+  EXPECT_TRUE(eventually([&] { return members_of(*b, "lobby").size() == 1; }, kWaitMs));
+  EXPECT_EQ(publish(*b, "lobby", "anyone?"), 1u);
+  Status st = tell(*b, a_id, "x").status();
+  EXPECT_TRUE(st == Status::kNotFound || st == Status::kUnavailable)
+      << static_cast<int>(st);
+  EXPECT_TRUE(all_see(3));
+}
+
+TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
+  add_node();
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_see(2));
+  auto a = client(nodes_[0]);
+  auto b1 = client(nodes_[1]);
+  auto b2 = client(nodes_[1]);
+  uint64_t b1_id = hello_id(*b1);
+  redis_.kill9();
+  EXPECT_TRUE(eventually([&] {
+    return call(*a, kKv, kGet, "k").status() == Status::kUnavailable;
+  }, kWaitMs));
+  // Within one node nothing needs Redis.
+  join(*b1, "local");
+  EXPECT_EQ(join(*b2, "local"), 2u);
+  EXPECT_EQ(publish(*b1, "local", "still here"), 2u);
+  expect_push(*b2, 10000);
+  expect_push(*b1, 10000);
+  Status st = tell(*a, b1_id, "x").status();
+  EXPECT_EQ(st, Status::kUnavailable);
+  std::string why;
+  ASSERT_TRUE(redis_.start(&why)) << why;
+  EXPECT_TRUE(eventually([&] {
+    return tell(*a, b1_id, "back").status() == Status::kOk;
+  }, kWaitMs));
+  expect_push(*b1, 10000);
+  expect_status(call(*a, kKv, kSet, set_body("k", 0, "v")), Status::kOk);
+  EXPECT_TRUE(all_see(2));
+}
+
+TEST_F(ClusterTest, ClustersWithDifferentPrefixesDoNotSeeEachOther) {
+  add_node({}, "one");
+  add_node({}, "two");
+  ASSERT_FALSE(HasFatalFailure());
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  expect_status(call(*a, kKv, kSet, set_body("shared?", 0, "no")), Status::kOk);
+  expect_status(call(*b, kKv, kGet, "shared?"), Status::kNotFound);
+  // Several heartbeats later each still counts only itself.
+  std::this_thread::sleep_for(Ms(1000));
+  EXPECT_EQ(info_value(*a, "nodes"), 1);
+  EXPECT_EQ(info_value(*b, "nodes"), 1);
+}
+
+int exit_code_of(const std::vector<std::string>& args, std::string* err) {
+  Proc p;
+  std::string why;
+  if (!p.spawn(args, &why)) {
+    *err = why;
+    return -1;
+  }
+  auto st = p.wait_exit(kWaitMs);
+  *err = p.err();
+  return st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+}
+
+TEST(ClusterFlags, UrlThatIsNotRedisExitsTwo) {
+  REQUIRE_BINARY();
+  std::string err;
+  EXPECT_EQ(exit_code_of({"--cluster", "rediss://10.0.0.5:6379"}, &err), 2);
+  EXPECT_NE(err.find("--cluster"), std::string::npos) << err;
+  EXPECT_EQ(exit_code_of({"--cluster", "redis://host:99999"}, &err), 2);
+}
+
+TEST(ClusterFlags, ClusterOptionsWithoutClusterExitTwo) {
+  REQUIRE_BINARY();
+  std::string err;
+  EXPECT_EQ(exit_code_of({"--cluster-prefix", "x"}, &err), 2);
+  EXPECT_EQ(exit_code_of({"--cluster-heartbeat-ms", "500"}, &err), 2);
+  EXPECT_EQ(exit_code_of({"--cluster", "redis://127.0.0.1:1", "--cluster-prefix",
+                          "a b"}, &err), 2);
+}
+
+}  // namespace
