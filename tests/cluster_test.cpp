@@ -20,6 +20,7 @@
 #include "kv_room_util.h"
 #include "net_util.h"
 #include "proc_util.h"
+#include "resp.h"
 
 using namespace hazel;
 using namespace hazel::test;
@@ -35,14 +36,16 @@ constexpr int kWaitMs = 20000;
 // One redis-server of our own.
 class RedisProc {
  public:
-  bool start(std::string* why) {
+  // `extra`: more redis-server flags (kept for a restart).
+  bool start(std::string* why, std::vector<std::string> extra = {}) {
     if (port_ == 0) port_ = pick_port();
+    if (!extra.empty()) extra_ = std::move(extra);
     proc_ = std::make_unique<Proc>();
-    if (!proc_->spawn({"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                       "--save", "", "--appendonly", "no", "--loglevel",
-                       "warning"},
-                      why, 0, kRedisServer))
-      return false;
+    std::vector<std::string> args = {"--port", std::to_string(port_), "--bind",
+                                     "127.0.0.1", "--save", "", "--appendonly",
+                                     "no", "--loglevel", "warning"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    if (!proc_->spawn(args, why, 0, kRedisServer)) return false;
     if (!eventually([&] { return !proc_->running() || ping(); }, kWaitMs) ||
         !proc_->running()) {
       *why = "redis-server did not answer on port " + std::to_string(port_) +
@@ -58,28 +61,62 @@ class RedisProc {
     }
   }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return port_; }
+
+  // Sends `commands` pipelined on one connection; the last reply, raw.
+  std::string ask(const std::vector<std::vector<std::string>>& commands) const {
+    int fd = connect_fd();
+    if (fd < 0) return "";
+    std::string out;
+    for (const auto& c : commands) {
+      std::vector<std::string_view> v(c.begin(), c.end());
+      resp::append_command(out, v.data(), v.size());
+    }
+    ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    std::string in;
+    std::string last;
+    resp::Limits lim;
+    for (size_t got = 0; got < commands.size();) {
+      long len = resp::measure(reinterpret_cast<const uint8_t*>(in.data()), in.size(), lim);
+      if (len > 0) {
+        last = in.substr(0, static_cast<size_t>(len));
+        in.erase(0, static_cast<size_t>(len));
+        ++got;
+        continue;
+      }
+      pollfd p{fd, POLLIN, 0};
+      char buf[4096];
+      ssize_t n = ::poll(&p, 1, kWaitMs) == 1 ? ::recv(fd, buf, sizeof buf, 0) : -1;
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    return last;
+  }
 
  private:
-  // PING as an inline command; true on +PONG.
-  bool ping() const {
+  int connect_fd() const {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    if (fd < 0) return -1;
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(port_);
-    bool ok = false;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6) {
-      pollfd p{fd, POLLIN, 0};
-      char buf[16] = {0};
-      ok = ::poll(&p, 1, 2000) == 1 && ::recv(fd, buf, sizeof buf - 1, 0) >= 5 &&
-           std::string_view(buf).rfind("+PONG", 0) == 0;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd);
+      return -1;
     }
-    close(fd);
-    return ok;
+    return fd;
+  }
+
+  // Answers at all (a PING without the password is refused, and that is
+  // an answer too).
+  bool ping() const {
+    std::string r = ask({{"PING"}});
+    return r.rfind("+PONG", 0) == 0 || r.rfind("-NOAUTH", 0) == 0;
   }
   std::unique_ptr<Proc> proc_;
+  std::vector<std::string> extra_;
   uint16_t port_ = 0;
 };
 
@@ -100,12 +137,12 @@ class ClusterTest : public ::testing::Test {
 
   // A node of the cluster on `prefix`, with `extra` flags (-w 2, say).
   void add_node(std::vector<std::string> extra = {},
-                 const std::string& prefix = "hazel") {
+                const std::string& prefix = "hazel", const char* log_level = "error") {
     std::vector<std::string> args = {"--cluster", redis_.url(), "--cluster-prefix",
                                      prefix, "--cluster-heartbeat-ms", kHeartbeatMs};
     args.insert(args.end(), extra.begin(), extra.end());
     Node n;
-    n.proc = start_server(&n.port, "error", 0, args);
+    n.proc = start_server(&n.port, log_level, 0, args);
     EXPECT_NE(n.proc, nullptr);
     nodes_.push_back(std::move(n));
   }
@@ -261,6 +298,39 @@ TEST_F(ClusterTest, KvTtlIsKeptByRedis) {
   }, kWaitMs));
 }
 
+TEST_F(ClusterTest, PasswordAndDatabaseComeFromTheUrl) {
+  RedisProc locked;
+  std::string why;
+  ASSERT_TRUE(locked.start(&why, {"--requirepass", "s3cret"})) << why;
+  Node n;
+  n.proc = start_server(&n.port, "error", 0,
+                        {"--cluster", "redis://:s3cret@127.0.0.1:" +
+                                          std::to_string(locked.port()) + "/3"});
+  ASSERT_NE(n.proc, nullptr);
+  auto c = client(n);
+  expect_status(call(*c, kKv, kSet, set_body("k", 0, "in db 3")), Status::kOk);
+  EXPECT_EQ(locked.ask({{"AUTH", "s3cret"}, {"SELECT", "3"}, {"GET", "hazel:kv:k"}}),
+            "$7\r\nin db 3\r\n");
+  EXPECT_EQ(locked.ask({{"AUTH", "s3cret"}, {"GET", "hazel:kv:k"}}), "$-1\r\n");
+}
+
+TEST_F(ClusterTest, WrongPasswordIsLoggedAndTheNodeDoesNotServe) {
+  Proc p;
+  std::string why;
+  uint16_t port = pick_port();
+  ASSERT_TRUE(p.spawn({"-b", "127.0.0.1", "-p", std::to_string(port), "--cluster",
+                       "redis://:wrong@127.0.0.1:" + std::to_string(redis_.port())},
+                      &why))
+      << why;
+  EXPECT_TRUE(p.wait_err("AUTH refused", kWaitMs)) << p.err_seen();
+  // The port is bound but nothing is accepted until the node has joined.
+  BlockingClient probe;
+  std::string err;
+  if (probe.connect("127.0.0.1", port, &err, 200)) {
+    EXPECT_FALSE(ping_ok(probe, 1000));
+  }
+}
+
 TEST_F(ClusterTest, InfoSumsEveryNode) {
   three_hosts();
   std::vector<std::unique_ptr<BlockingClient>> cs;
@@ -287,8 +357,15 @@ TEST_F(ClusterTest, KilledNodeLeavesRoomsAndItsClientsCannotBeReached) {
   EXPECT_TRUE(all_see(3));
 }
 
+size_t count_of(const std::string& text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
-  add_node();
+  add_node({}, "hazel", "info");
   add_node();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(all_see(2));
@@ -316,6 +393,13 @@ TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
   expect_push(*b1, 10000);
   expect_status(call(*a, kKv, kSet, set_body("k", 0, "v")), Status::kOk);
   EXPECT_TRUE(all_see(2));
+  // Each change of state was logged once, not once per message or retry.
+  kill(nodes_[0].proc->pid(), SIGTERM);
+  ASSERT_TRUE(nodes_[0].proc->wait_exit(kWaitMs));
+  std::string log = nodes_[0].proc->err() + nodes_[0].proc->out();
+  EXPECT_EQ(count_of(log, "cluster: Redis lost"), 1u) << log;
+  EXPECT_EQ(count_of(log, "cluster: Redis back"), 1u) << log;
+  EXPECT_EQ(count_of(log, "(commands): 127.0.0.1:"), 1u) << log;
 }
 
 TEST_F(ClusterTest, ClustersWithDifferentPrefixesDoNotSeeEachOther) {
