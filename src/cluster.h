@@ -55,7 +55,7 @@ class ClusterSink {
 };
 
 struct ClusterStats {
-  uint64_t dropped = 0;    // frames for other nodes not sent: Redis down or full
+  uint64_t dropped = 0;    // for other nodes, not sent: node or Redis down, or full
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
 };
@@ -90,6 +90,9 @@ class Cluster final : public Redis::Observer, public BusRemote {
 
   void end_turn();
   const ClusterStats& stats() const { return stats_; }
+  // A request for another node that could not be sent (it is down, or
+  // Redis is): counted with the frames dropped.
+  void count_dropped() { ++stats_.dropped; }
 
   // Redis::Observer.
   void on_redis_up(Redis& r) override;

@@ -233,6 +233,7 @@ void Core::call_worker(Service* caller, uint16_t worker, uint16_t service,
     return;
   }
   if (!bus.up(worker)) {
+    if (cluster) cluster->count_dropped();
     if (done)
       done(Status::kUnavailable, "worker " + std::to_string(worker) +
                                      " is not reachable");
@@ -259,9 +260,11 @@ void Core::forward(Service* caller, uint16_t worker, Reply reply,
          });
     return;
   }
-  if (!bus.up(worker))
+  if (!bus.up(worker)) {
+    if (cluster) cluster->count_dropped();
     return reply.error(Status::kUnavailable,
                        "worker " + std::to_string(worker) + " is not reachable");
+  }
   ClientId client = reply.client();
   Sessions::Handle h = sessions.take(reply);
   sessions.await_worker(h, worker);

@@ -385,6 +385,7 @@ TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
   expect_push(*b1, 10000);
   Status st = tell(*a, b1_id, "x").status();
   EXPECT_EQ(st, Status::kUnavailable);
+  EXPECT_GE(info_value(*a, "cluster_dropped"), 1);
   std::string why;
   ASSERT_TRUE(redis_.start(&why)) << why;
   EXPECT_TRUE(eventually([&] {
