@@ -295,7 +295,7 @@ bool kv_room() {
 
 // ---- resp: a reply stream ---------------------------------------------------------
 
-bool resp() {
+bool resp_seeds() {
   using hazel_bench::resp_bulk;
   using hazel_bench::resp_command;
   return seeds("resp",
@@ -341,6 +341,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   dir_ = argv[1];
-  bool ok = codec() && message() && kv_room() && resp();
+  bool ok = codec() && message() && kv_room() && resp_seeds();
   return ok ? 0 : 1;
 }
