@@ -24,6 +24,7 @@
 #include "hazel/service.h"
 #include "loop.h"
 #include "message.h"
+#include "request_durations.h"
 #include "service.h"
 #include "session.h"
 
@@ -75,6 +76,7 @@ class Core final : public RequestSink,
   void on_remote_answered(ClientId client) override;
   void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                        Status status, std::string_view body) override;
+  void on_request_done(uint16_t service, uint64_t started_ns) override;
 
   // BusSink.
   void on_bus_request(uint16_t from, uint16_t service, uint16_t op,
@@ -92,6 +94,8 @@ class Core final : public RequestSink,
   // AdminSink.
   void gather_info(InfoDone done) override;
   uint16_t worker_count() const override { return cfg.workers; }
+  // This worker's request durations, in metrics::append_durations' text.
+  std::string durations_text() const;
 
   // Context. `as_peer`: the callee sees the request as from another worker
   // (from_worker set) and answers for this worker alone.
@@ -127,6 +131,7 @@ class Core final : public RequestSink,
   std::unique_ptr<WsGateway> ws;  // --ws-port
   std::unique_ptr<Admin> admin;   // --admin-port
   Gate gate;
+  RequestDurations durations;
   Context ctx;
   std::vector<std::unique_ptr<Service>> builtins;
   std::unique_ptr<Policy> token_policy;  // with cfg.auth_secret_file

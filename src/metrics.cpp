@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 namespace hazel::metrics {
 
@@ -91,18 +92,89 @@ void header(std::string& out, std::string_view name, std::string_view type,
   out += '\n';
 }
 
-}  // namespace
-
-std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count,
-                   std::string_view version) {
-  std::string out;
-  header(out, "hazel_build_info", "gauge", "Always 1; the version is in its label.");
-  out += "hazel_build_info{version=\"";
-  for (char c : version) {  // label values escape \ " and newline
-    if (c == '\\' || c == '"') out += '\\';
+// A label value, quoted: \ " and newline escaped.
+void append_label(std::string& out, std::string_view value) {
+  out += '"';
+  for (char c : value) {
+    if (c == '\\' || c == '"' || c == '\n') out += '\\';
     out += c == '\n' ? 'n' : c;
   }
-  out += "\"} 1\n";
+  out += '"';
+}
+
+bool parse_u64(std::string_view& text, uint64_t* v) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
+  if (ec != std::errc() || p == text.data() + text.size() || *p != ' ') return false;
+  text.remove_prefix(static_cast<size_t>(p - text.data()) + 1);
+  return true;
+}
+
+// The histogram family from every worker's durations text; nothing if no
+// worker has a service.
+void render_durations(std::string& out, std::vector<WorkerDurations> workers) {
+  std::sort(workers.begin(), workers.end(),
+            [](const WorkerDurations& a, const WorkerDurations& b) {
+              return a.worker < b.worker;
+            });
+  std::string samples;
+  for (const WorkerDurations& w : workers) {
+    std::string_view text = w.text;
+    while (!text.empty()) {
+      size_t eol = text.find('\n');
+      std::string_view line = text.substr(0, eol);
+      text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+      uint64_t sum_ns = 0;
+      uint64_t counts[detail::kDurationBucketCount + 1] = {};
+      bool ok = parse_u64(line, &sum_ns);
+      for (uint64_t& c : counts) ok = ok && parse_u64(line, &c);
+      if (!ok || line.empty()) continue;  // not a durations line
+      std::string labels = "{worker=\"" + std::to_string(w.worker) + "\",service=";
+      append_label(labels, line);
+      uint64_t total = 0;
+      for (size_t i = 0; i <= detail::kDurationBucketCount; ++i) {
+        total += counts[i];
+        samples += "hazel_request_duration_seconds_bucket" + labels + ",le=\"";
+        samples += i < detail::kDurationBucketCount ? detail::kDurationBuckets[i].le
+                                                    : std::string_view("+Inf");
+        samples += "\"} " + std::to_string(total) + "\n";
+      }
+      char sum[32];
+      snprintf(sum, sizeof sum, "%llu.%09llu",
+               static_cast<unsigned long long>(sum_ns / 1000000000),
+               static_cast<unsigned long long>(sum_ns % 1000000000));
+      samples += "hazel_request_duration_seconds_sum" + labels + "} " + sum + "\n";
+      samples += "hazel_request_duration_seconds_count" + labels + "} " +
+                 std::to_string(total) + "\n";
+    }
+  }
+  if (samples.empty()) return;
+  header(out, "hazel_request_duration_seconds", "histogram",
+         "Time from a client's REQUEST reaching its service to its REPLY.");
+  out += samples;
+}
+
+}  // namespace
+
+void append_durations(std::string& out, std::string_view service,
+                      const detail::DurationHistogram& h) {
+  out += std::to_string(h.sum_ns);
+  for (uint64_t c : h.counts) {
+    out += ' ';
+    out += std::to_string(c);
+  }
+  out += ' ';
+  for (char c : service) out += c == '\n' ? ' ' : c;
+  out += '\n';
+}
+
+std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count,
+                   std::string_view version,
+                   const std::vector<WorkerDurations>& durations) {
+  std::string out;
+  header(out, "hazel_build_info", "gauge", "Always 1; the version is in its label.");
+  out += "hazel_build_info{version=";
+  append_label(out, version);
+  out += "} 1\n";
   header(out, "hazel_workers", "gauge", "Worker processes the server runs.");
   out += "hazel_workers " + std::to_string(worker_count) + "\n";
   size_t answered = 0;
@@ -149,6 +221,7 @@ std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count
     header(out, f.name, f.type == Type::kCounter ? "counter" : "gauge", f.help);
     out += f.samples;
   }
+  render_durations(out, durations);
   return out;
 }
 
