@@ -122,6 +122,9 @@ class Client final : public IoHandler {
   bool paused = false;           // input held back until output drains
   bool large_frames = false;     // its last frame was large (read_input)
   bool lingering = false;        // closing, its last output not yet taken
+  bool was_sending = false;      // closed mid-frame, or in a turn it sent
+  bool draining = false;         // closing, output done, its input dropped
+  size_t drained = 0;            // bytes read and dropped while closing
   TimerNode timer;               // idle check while open, linger after
   Client* next_flush = nullptr;  // intrusive: clients with output this turn
   bool in_flush_list = false;

@@ -51,6 +51,7 @@ Core::Core(Config config)
       ctx(this, nullptr) {
   services.set_watcher(this);
   if (!loop.init(&init_error_)) return;
+  if (cfg.manual_clock) loop.use_manual_clock();
   loop.set_end_of_turn(&Core::on_end_of_turn, this);
   loop.set_on_wake(&Core::on_stop_request, this);
   loop.set_on_signal(&Core::on_signal, this);

@@ -51,6 +51,9 @@ uint16_t Daemon::admin_port() const {
 }
 int Daemon::run() { return core_->run(); }
 void Daemon::stop() { core_->loop.wake(); }
+void Daemon::advance_clock(uint64_t ms) {
+  core_->loop.advance_clock_from_outside(ms);
+}
 Context& Daemon::context() { return core_->ctx; }
 const Config& Daemon::config() const { return core_->cfg; }
 

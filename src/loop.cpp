@@ -27,6 +27,13 @@ class Loop::WakeHandler final : public IoHandler {
     uint64_t v;
     while (read(loop_->wakefd_, &v, sizeof v) < 0 && errno == EINTR) {
     }
+    // The asks count is read before the milliseconds: every ask counted is
+    // applied in this turn (a later one may be applied early, never late).
+    uint64_t asks = loop_->clock_asks_.load();
+    if (asks != loop_->clock_asks_done_.load()) {
+      loop_->now_ms_ += loop_->clock_asked_ms_.exchange(0);
+      loop_->clock_asks_seen_ = asks;
+    }
     if (loop_->woken_.exchange(false) && loop_->wake_fn_)
       loop_->wake_fn_(loop_->wake_arg_);
   }
@@ -155,7 +162,9 @@ void Loop::wake() {
 }
 
 int Loop::wait_timeout() {
-  uint64_t ticks = timers_.next_timeout();
+  // A manual clock does not move while we sleep: only a wake-up matters.
+  uint64_t ticks = manual_clock_ ? static_cast<uint64_t>(kMaxWaitMs)
+                                 : timers_.next_timeout();
   int ms = ticks > static_cast<uint64_t>(kMaxWaitMs) ? kMaxWaitMs
                                                       : static_cast<int>(ticks);
   if (max_wait_once_ >= 0 && max_wait_once_ < ms) ms = max_wait_once_;
@@ -185,7 +194,23 @@ int Loop::run_once(int max_wait_ms) {
   }
   timers_.advance(now_ms_);
   if (end_fn_) end_fn_(end_arg_);
+  if (clock_asks_seen_ != 0) {
+    clock_asks_done_.store(clock_asks_seen_);
+    clock_asks_done_.notify_all();
+    clock_asks_seen_ = 0;
+  }
   return n;
+}
+
+void Loop::advance_clock_from_outside(uint64_t ms) {
+  clock_asked_ms_.fetch_add(ms);
+  uint64_t ask = clock_asks_.fetch_add(1) + 1;
+  uint64_t one = 1;
+  ssize_t rc = write(wakefd_, &one, sizeof one);
+  (void)rc;
+  for (uint64_t done = clock_asks_done_.load(); done < ask;
+       done = clock_asks_done_.load())
+    clock_asks_done_.wait(done);
 }
 
 }  // namespace hazel

@@ -87,6 +87,10 @@ class Loop {
   void use_manual_clock() { manual_clock_ = true; }
   // Due timers fire in the next turn.
   void advance_clock(uint64_t ms) { now_ms_ += ms; }
+  // From another thread, with a manual clock: moves it by `ms` inside the
+  // loop and returns once the turn that did so is over (its timers fired,
+  // its output written), so a test knows what the server has done.
+  void advance_clock_from_outside(uint64_t ms);
   const uint64_t& clock() const { return now_ms_; }
   TimerWheel& timers() { return timers_; }
   void add_timer(TimerNode* n, uint64_t delay_ms) {
@@ -111,6 +115,13 @@ class Loop {
   bool manual_clock_ = false;
   int max_wait_once_ = -1;
   std::atomic<bool> woken_{false};
+  // advance_clock_from_outside(): milliseconds asked for and not yet
+  // applied; how many asks were made, and how many turns have finished
+  // all the asks made before them.
+  std::atomic<uint64_t> clock_asked_ms_{0};
+  std::atomic<uint64_t> clock_asks_{0};
+  std::atomic<uint64_t> clock_asks_done_{0};
+  uint64_t clock_asks_seen_ = 0;  // in the turn now running
   Hook end_fn_ = nullptr;
   void* end_arg_ = nullptr;
   Hook wake_fn_ = nullptr;

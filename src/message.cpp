@@ -185,6 +185,9 @@ void Message::on_client_io(Client& c, uint32_t events) {
   } else if (c.state() == Client::State::kOpen &&
              (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
     read_input(c);
+  } else if (c.state() == Client::State::kClosing && c.draining &&
+             (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    if (discard_input(c)) close_now(c, "closed after its last output");
   } else if (c.state() == Client::State::kClosing &&
              (events & (EPOLLHUP | EPOLLERR))) {
     close_now(c, "hung up while closing");
@@ -886,6 +889,9 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     schedule_flush(c);
     ++frames_out_;
   }
+  // Mid-frame (its rest may be on the way) or sending this very turn.
+  c.was_sending = c.frame_total > 0 || !c.input().empty() ||
+                  c.last_active_ms == loop_.now_ms();
   drop_input(c);
   leave_table(c);
   c.set_state(Client::State::kClosing);
@@ -896,14 +902,34 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
 }
 
 void Message::finish_close(Client& c) {
-  // Discard what the peer sent after its last frame, so close() sends FIN.
-  size_t drained = 0;
-  while (drained < kMaxDrainBytes) {
-    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
-    if (n <= 0) break;
-    drained += static_cast<size_t>(n);
+  // Its last frame is out. Closing with bytes of its unread would reset the
+  // connection, and a reset can destroy that last frame before the peer
+  // reads it. So a peer still sending (bytes waiting, a frame it was in the
+  // middle of, or bytes this turn) gets a FIN after the frame, and what it sends is read
+  // and dropped until it closes too, it has sent max_frame more, or the
+  // linger ends (a lingering close, as HTTP servers do).
+  if (discard_input(c) || (c.drained == 0 && !c.was_sending)) {
+    close_now(c, "closed after its last output");
+    return;
   }
-  close_now(c, "closed after its last output");
+  c.draining = true;
+  ::shutdown(c.fd(), SHUT_WR);
+  set_events(c, EPOLLIN);
+}
+
+bool Message::discard_input(Client& c) {
+  const size_t cap = kMaxDrainBytes + cfg_.max_frame;
+  while (c.drained < cap) {
+    ssize_t n = read(c.fd(), rbuf_.get(), kReadBufferSize);
+    if (n > 0) {
+      c.drained += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    }
+  }
+  return true;
 }
 
 void Message::close_now(Client& c, const char* why) {

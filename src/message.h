@@ -159,6 +159,9 @@ class Message final : public GatewaySink, public UpgradeSink {
   // Closes at once (reset, slow, linger over): no more output.
   void close_now(Client& c, const char* why);
   void finish_close(Client& c);
+  // Reads and drops what a closing client still sends: true once it is done
+  // (it closed its side, the connection failed, or it sent too much).
+  bool discard_input(Client& c);
   void leave_table(Client& c);
   void on_input_closed(Client& c);
   void drain_events();

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <string>
+#include <thread>
 
 #include "hazel/service.h"
 #include "kv_room_util.h"
@@ -89,6 +90,32 @@ TEST_F(GoodbyeLast, TooLargeFollowsTheRepliesDueAndNothingFollowsIt) {
   ASSERT_EQ(raw.try_send(bytes), static_cast<ssize_t>(bytes.size()));
   expect_replies_then_goodbye(read_until_closed(raw.fd()), 1, 2,
                               Goodbye::kTooLarge);
+}
+
+// A client that sends the body of its too-large frame anyway (as a naive
+// client would) still reads the GOODBYE: the server does not reset the
+// connection under it while it is still sending, it reads and drops the
+// rest after its last frame, then closes.
+TEST_F(GoodbyeLast, TooLargeReachesAClientStillSendingTheBody) {
+  RawSocket raw;
+  ASSERT_TRUE(raw.connect_v4(server().port()));
+  const uint32_t len = kDefaultMaxFrame + 1;
+  std::string bytes = pings(1, 2) + raw_header(0x48, 0x5A, 1, 1, 0, 1, 3, len) +
+                      std::string(len, 'b');
+  std::thread writer([&] {
+    // Blocking sends of the whole body; the server may close before the
+    // end (EPIPE is no failure here: the GOODBYE is what counts).
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = ::send(raw.fd(), bytes.data() + off, bytes.size() - off,
+                         MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  });
+  RawStream s = read_until_closed(raw.fd());
+  writer.join();
+  expect_replies_then_goodbye(s, 1, 2, Goodbye::kTooLarge);
 }
 
 TEST_F(GoodbyeLast, IdleIsTheOnlyFrameASilentClientGets) {

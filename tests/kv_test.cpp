@@ -363,62 +363,55 @@ TEST_F(Kv, PipelinedIncrsAreEachCounted) {
 // ---- TTL --------------------------------------------------------------------
 
 TEST_F(Kv, KeyWithTtlIsVisibleBeforeAndNotFoundAfterExpiry) {
+  start_server(manual_clock_config());
   auto c = connect();
-  // The server reads its clock (whole ms) once per turn, between our
-  // sending a request and our reading its answer, so our clock bounds its
-  // own: a GET answered less than ttl - 2 ms after the SET was sent was
-  // handled before the deadline, and a GET sent ttl + 2 ms after the SET
-  // was answered is handled after it. A machine too loaded to answer
-  // within the TTL gets a longer one.
-  for (uint32_t ttl : {200u, 1000u, 5000u, 20000u}) {
-    const auto sent = SteadyClock::now();
-    kv_set(*c, "t", "v", ttl);
-    const auto answered = SteadyClock::now();
-    Frame g = call(*c, kKv, kGet, "t");
-    if (elapsed_ms(sent) + 2 >= static_cast<int64_t>(ttl)) continue;
-    ASSERT_TRUE(g.ok()) << "expired too early: status " << g.header.code;
-    EXPECT_EQ(g.body, "v");
-    while (elapsed_ms(answered) < static_cast<int64_t>(ttl) + 2)
-      std::this_thread::sleep_for(Ms(5));
-    expect_status(call(*c, kKv, kGet, "t"), Status::kNotFound);
-    return;
-  }
-  FAIL() << "no SET and GET were answered within 20 s";
+  kv_set(*c, "t", "v", 200);
+  server().advance_clock(199);
+  Frame g = call(*c, kKv, kGet, "t");
+  ASSERT_TRUE(g.ok()) << "expired too early: status " << g.header.code;
+  EXPECT_EQ(g.body, "v");
+  server().advance_clock(1);  // the TTL is over at 200 ms
+  expect_status(call(*c, kKv, kGet, "t"), Status::kNotFound);
 }
 
 TEST_F(Kv, DelOfExpiredKeyReturnsZero) {
+  start_server(manual_clock_config());
   auto c = connect();
   kv_set(*c, "t", "v", 50);
-  std::this_thread::sleep_for(Ms(150));
+  server().advance_clock(150);
   EXPECT_EQ(kv_del(*c, "t"), u8_bytes(0));
 }
 
 TEST_F(Kv, SetWithTtlZeroClearsEarlierTtl) {
+  start_server(manual_clock_config());
   auto c = connect();
   kv_set(*c, "t", "short-lived", 50);
   kv_set(*c, "t", "forever", 0);
-  std::this_thread::sleep_for(Ms(300));  // past the old deadline and a sweep
+  server().advance_clock(300);  // past the old deadline and a sweep
   EXPECT_EQ(kv_get(*c, "t"), "forever") << "key vanished";
 }
 
 TEST_F(Kv, SetWithLongerTtlOutlivesEarlierShortTtl) {
+  start_server(manual_clock_config());
   auto c = connect();
   kv_set(*c, "t", "a", 50);
   kv_set(*c, "t", "b", 60000);
-  std::this_thread::sleep_for(Ms(300));
+  server().advance_clock(300);
   EXPECT_EQ(kv_get(*c, "t"), "b") << "key vanished";
 }
 
 TEST_F(Kv, IncrOnExpiredKeyCountsFromZeroWithoutTtl) {
+  start_server(manual_clock_config());
   auto c = connect();
   kv_set(*c, "n", "100", 50);
-  std::this_thread::sleep_for(Ms(150));
+  server().advance_clock(150);
   EXPECT_EQ(kv_incr(*c, "n", 1), "1");
-  std::this_thread::sleep_for(Ms(250));  // an absent key "has no TTL"
+  server().advance_clock(250);  // an absent key "has no TTL"
   EXPECT_EQ(kv_get(*c, "n"), "1");
 }
 
 TEST_F(Kv, ExpiredKeysAreSweptWithoutBeingTouched) {
+  start_server(manual_clock_config());
   auto c = connect();
   kv_set(*c, "keeper", "no ttl");
   constexpr uint32_t kN = 100;
@@ -429,9 +422,8 @@ TEST_F(Kv, ExpiredKeysAreSweptWithoutBeingTouched) {
   auto replies = read_replies(*c, kN);
   for (auto& [sess, f] : replies) EXPECT_TRUE(f.ok()) << "session " << sess;
   // INFO does not touch keys: only an active sweep can bring the count down.
-  std::this_thread::sleep_for(Ms(400));
-  EXPECT_TRUE(eventually([&] { return info_value(*c, "kv_keys") == 1; }))
-      << "kv_keys still " << info_value(*c, "kv_keys");
+  for (int i = 0; i < 4; ++i) server().advance_clock(100);  // four sweeps
+  EXPECT_EQ(info_value(*c, "kv_keys"), 1);
   EXPECT_EQ(kv_get(*c, "keeper"), "no ttl");
 }
 

@@ -3,6 +3,9 @@
 // can run the loop until it is quiet without waiting on real time.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -90,6 +93,27 @@ TEST_F(LoopStep, ManualClockFiresTimersOnceAdvancedPastThem) {
   loop_.run_once(0);
   EXPECT_EQ(f.count, 1);
   EXPECT_EQ(loop_.now_ms(), t0 + 100);
+}
+
+TEST_F(LoopStep, ClockAdvancedFromAnotherThreadFiresTimersBeforeItReturns) {
+  loop_.use_manual_clock();
+  uint64_t t0 = loop_.now_ms();
+  Fired f;
+  loop_.add_timer(&f.node, 500);
+  std::atomic<bool> stop{false};
+  std::thread runner([&] {
+    while (!stop) loop_.run_once(-1);
+  });
+  loop_.advance_clock_from_outside(499);
+  // The loop thread wrote f.count before it let us go (an atomic release
+  // and acquire in between), so this read is race-free.
+  EXPECT_EQ(f.count, 0);
+  loop_.advance_clock_from_outside(1);
+  EXPECT_EQ(f.count, 1);
+  stop = true;
+  loop_.wake();
+  runner.join();
+  EXPECT_EQ(loop_.now_ms(), t0 + 500);
 }
 
 }  // namespace

@@ -351,6 +351,11 @@ class RawSocket {
   }
 
   int fd() const { return fd_; }
+  // True if the server has sent something (or closed) by now.
+  bool readable() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;

@@ -201,12 +201,13 @@ TEST(ServiceApi, DisconnectOnResetReachesOnlySubscribedServices) {
 }
 
 TEST(ServiceApi, DisconnectOnIdleTimeoutReachesOnlySubscribedServices) {
-  Config cfg = test_config();
-  cfg.idle_timeout_ms = 1000;  // the HELLO must come back before it
+  Config cfg = manual_clock_config();
+  cfg.idle_timeout_ms = 1000;
   Fixture f(cfg);
   auto c = f.server.connect();
   uint64_t id = hello_id(*c);
   ASSERT_NE(id, 0u);
+  f.server.advance_clock(1000);
   expect_goodbye(read_any(*c, 20000), Goodbye::kIdle);
   EXPECT_TRUE(eventually([&] { return f.watcher.saw(Event::kDisconnect, id); }))
       << "watcher got no DISCONNECT after idle timeout";

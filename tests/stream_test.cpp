@@ -220,51 +220,51 @@ TEST_F(Stream, SingleReplyLargerThanTheOutputLimitIsDelivered) {
 }
 
 TEST_F(Stream, IdleClientGetsGoodbyeIdleThenClose) {
-  Config cfg = test_config();
+  Config cfg = manual_clock_config();
   cfg.idle_timeout_ms = 200;
   start_server(cfg);
-  const auto start = SteadyClock::now();
-  auto c = connect();
-  Frame f = read_any(*c, 10000);
-  const int64_t took = elapsed_ms(start);
-  expect_goodbye(f, Goodbye::kIdle);
-  // Counted from the accept, after `start`; the server's clock is in whole
-  // ms, hence 199. (Late is only a loaded machine: no upper bound.)
-  EXPECT_GE(took, 199) << "GOODBYE IDLE came too early";
-  EXPECT_TRUE(c->wait_closed(3000));
+  RawSocket raw;
+  ASSERT_TRUE(raw.connect_v4(server().port()));
+  // Accepted (the server answers a sibling's PING after its accept turn)
+  // before the clock moves: the timeout counts from the accept.
+  auto other = connect();
+  ASSERT_TRUE(ping_ok(*other));
+  server().advance_clock(199);
+  EXPECT_FALSE(raw.readable()) << "GOODBYE IDLE came too early";
+  server().advance_clock(1);
+  expect_goodbye(last_frame_before_close(raw.fd()), Goodbye::kIdle);
 }
 
 TEST_F(Stream, IdleTimeoutCountsFromLastInput) {
-  Config cfg = test_config();
+  Config cfg = manual_clock_config();
   cfg.idle_timeout_ms = 2000;
   start_server(cfg);
   auto c = connect();
-  // Well inside the timeout (a second and more of margin for a loaded
-  // machine), the client speaks once.
-  std::this_thread::sleep_for(Ms(800));
-  const auto ping_sent = SteadyClock::now();
-  ASSERT_TRUE(ping_ok(*c));
-  expect_goodbye(read_any(*c, 20000), Goodbye::kIdle);
-  // A whole timeout after the PING (the server stamped it as it read it,
-  // in whole ms), not after the connect, which was 800 ms before it.
-  EXPECT_GE(elapsed_ms(ping_sent), 1999) << "idle clock not reset by input";
+  server().advance_clock(800);
+  ASSERT_TRUE(ping_ok(*c));  // read at 800 ms
+  // 2000 ms after the connect, but only 1200 after the PING: still open.
+  server().advance_clock(1200);
+  ASSERT_TRUE(ping_ok(*c)) << "idle clock not reset by input";
+  // Now silent: a whole timeout after that last PING, it is closed.
+  server().advance_clock(1999);
+  Frame f;
+  std::string err;
+  EXPECT_FALSE(c->next_push(&f, 0, &err)) << "closed before the timeout";
+  server().advance_clock(1);
+  expect_goodbye(read_any(*c, 10000), Goodbye::kIdle);
 }
 
-TEST_F(Stream, ClientPingingEveryFiftyMsSurvivesIdleTimeout) {
-  Config cfg = test_config();
-  // Pings 50 ms apart against a 1 s timeout, for two and a half timeouts:
-  // only a stall of a whole second would drop it.
+TEST_F(Stream, ClientSpeakingWithinEveryTimeoutSurvivesManyOfThem) {
+  Config cfg = manual_clock_config();
   cfg.idle_timeout_ms = 1000;
   start_server(cfg);
   auto c = connect();
-  const auto start = SteadyClock::now();
-  while (elapsed_ms(start) < 2500) {
-    ASSERT_TRUE(ping_ok(*c, 1000)) << "dropped after " << elapsed_ms(start)
-                                   << " ms";
-    std::this_thread::sleep_for(Ms(50));
+  // A PING every 900 ms of server time, for nine timeouts.
+  for (int i = 0; i < 10; ++i) {
+    server().advance_clock(900);
+    ASSERT_TRUE(ping_ok(*c)) << "dropped after " << (i + 1) * 900 << " ms";
   }
   EXPECT_FALSE(c->got_goodbye());
-  EXPECT_TRUE(ping_ok(*c));
 }
 
 TEST_F(Stream, ThirdConnectionOverMaxClientsGetsGoodbyeFull) {

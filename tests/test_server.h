@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,7 +20,16 @@ inline Config test_config() {
   cfg.bind = "127.0.0.1";
   cfg.port = 0;  // the kernel picks a free port
   cfg.handle_signals = false;
-  cfg.log_level = LogLevel::kError;
+  // HAZEL_TEST_DEBUG=1 in the environment: the servers log every client.
+  cfg.log_level = std::getenv("HAZEL_TEST_DEBUG") ? LogLevel::kDebug : LogLevel::kError;
+  return cfg;
+}
+
+// A server whose clock moves only by TestServer::advance_clock(): for tests
+// of idle timeouts, TTLs and deadlines, which then hold on any machine.
+inline Config manual_clock_config() {
+  Config cfg = test_config();
+  cfg.manual_clock = true;
   return cfg;
 }
 
@@ -44,6 +54,9 @@ class TestServer {
     }
   }
   int exit_code() const { return exit_code_; }
+  // With Config::manual_clock: the server's time moves by `ms`; what fell
+  // due has happened (and been written) when this returns.
+  void advance_clock(uint64_t ms) { daemon_->advance_clock(ms); }
   uint16_t port() const { return daemon_->port(); }
 
   // A connected client (fails the test if it cannot connect).

@@ -40,7 +40,7 @@ class WsClient {
     std::string body(payload);
     if (masked)
       ws::mask_payload(reinterpret_cast<uint8_t*>(body.data()), body.size(), key);
-    ASSERT_TRUE(conn_.send_all(out + body));
+    ASSERT_TRUE(conn_.send_all(out + body)) << strerror(errno);
   }
   void send_frame(std::string_view hazel_frame) {
     send(ws::Opcode::kBinary, hazel_frame);

@@ -48,6 +48,10 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   bool builtin_services = true;                // mount sys, echo, kv, room
   bool handle_signals = true;                  // SIGTERM/SIGINT stop run()
+  // For tests of time: the server's clock stands still and moves only by
+  // Daemon::advance_clock(), so idle timeouts, TTLs and deadlines happen
+  // when the test says, however loaded the machine is. One process only.
+  bool manual_clock = false;
   // SO_REUSEPORT on the listener, for worker processes sharing one port.
   // Off for a lone server, so a second one started by mistake fails with
   // "Address already in use" instead of silently splitting the clients.

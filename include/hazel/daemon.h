@@ -59,6 +59,11 @@ class Daemon {
   // Asks run() to shut down (GOODBYE SHUTDOWN, flush, return). Safe from
   // any thread and from a signal handler.
   void stop();
+  // With Config::manual_clock: moves the server's clock by `ms` and returns
+  // once the loop turn that did so is over: what fell due (an idle
+  // timeout, a TTL, a session deadline) has happened and what it wrote has
+  // gone to the sockets. Call it from another thread than run()'s.
+  void advance_clock(uint64_t ms);
 
   Context& context();
   const Config& config() const;
