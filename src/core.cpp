@@ -31,14 +31,6 @@ int64_t unix_offset_ms(uint64_t loop_now_ms) {
   return unix_ms - static_cast<int64_t>(loop_now_ms);
 }
 
-// Request durations need finer than the loop's once-a-turn milliseconds: a
-// request answered in its handler takes microseconds.
-uint64_t monotonic_ns() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u +
-         static_cast<uint64_t>(ts.tv_nsec);
-}
 }  // namespace
 
 Core::Core(Config config)
@@ -141,7 +133,7 @@ void Core::on_send(Service& s, const Request& req) {
 void Core::dispatch_request(Service& s, const Request& req,
                             uint32_t wire_session) {
   auto h = sessions.open_client(Sessions::Kind::kClientRequest, req.client,
-                                s.id(), wire_session, monotonic_ns());
+                                s.id(), wire_session, loop.turn_ns());
   if (h.slot == Sessions::kNone) {
     message.send_reply(req.client, s.id(), wire_session, Status::kBusy,
                        "too many pending sessions");
@@ -197,8 +189,12 @@ void Core::on_remote_answered(ClientId client) {
   message.remote_answered(client);
 }
 
+// From the start of the turn that read the request (free: the loop read the
+// clock then), so the time it waited behind the rest of that turn's input
+// counts, to now: one clock read per answer.
 void Core::on_request_done(uint16_t service, uint64_t started_ns) {
-  durations.observe(service, monotonic_ns() - started_ns);
+  uint64_t now = loop.read_ns();
+  durations.observe(service, now > started_ns ? now - started_ns : 0);
 }
 
 void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,

@@ -149,7 +149,7 @@ void render_durations(std::string& out, std::vector<WorkerDurations> workers) {
   }
   if (samples.empty()) return;
   header(out, "hazel_request_duration_seconds", "histogram",
-         "Time from a client's REQUEST reaching its service to its REPLY.");
+         "Time from the loop turn that read a client's REQUEST to its REPLY.");
   out += samples;
 }
 

@@ -1,5 +1,7 @@
 // RequestDurations: how long clients' REQUESTs take, per service, from the
-// moment the core dispatches one to the moment its REPLY is queued (an
+// start of the loop turn that read one (the loop reads its clock then
+// anyway, so the time a request waits behind the rest of that turn's input
+// counts, as its client feels it) to the moment its REPLY is queued (an
 // answer given later through the session table, from a timer or another
 // worker, included; a TIMEOUT counts at its deadline). What /metrics shows
 // as hazel_request_duration_seconds.
