@@ -126,6 +126,10 @@ TEST_F(AdminTest, MetricsHaveEveryInfoFigure) {
       {"sessions_timed_out", "hazel_sessions_timed_out_total"},
       {"replies_dropped", "hazel_replies_dropped_total"},
       {"sends_dropped", "hazel_sends_dropped_total"}};
+  for (const char* counter : {"clients_limited", "denied", "rate_limited", "rate_closed",
+                              "auth_ok", "auth_refused", "kv_evicted", "kv_refused",
+                              "room_joins_refused"})
+    renamed[counter] = "hazel_" + std::string(counter) + "_total";
   for (auto& [name, value] : parse_info(f.body)) {
     if (name == "workers") continue;  // hazel_workers, no worker label
     std::string metric = renamed.count(name) ? renamed[name] : "hazel_" + name;
