@@ -441,6 +441,7 @@ Stats Core::stats() const {
   s.input_bytes = message.input_bytes();
   s.output_bytes = message.output_bytes();
   s.clients_limited = message.clients_limited();
+  s.clients_paused = message.clients_paused();
   const BusStats& b = bus.stats();
   s.bus_frames_in = b.frames_in;
   s.bus_frames_out = b.frames_out;
