@@ -44,6 +44,8 @@ constexpr Known kKnown[] = {
      "Bytes held now for frames not complete yet."},
     {"output_bytes", "hazel_output_bytes", Type::kGauge,
      "Bytes queued now for clients, not yet written."},
+    {"clients_paused", "hazel_clients_paused", Type::kGauge,
+     "Clients whose requests wait now for them to read their output."},
     {"clients_limited", "hazel_clients_limited_total", Type::kCounter,
      "Clients closed for a memory budget or a body timeout."},
     {"denied", "hazel_denied_total", Type::kCounter,
