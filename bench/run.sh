@@ -27,6 +27,10 @@
 # window) against the same hazel without, scenario by scenario: the cost of
 # the permission check on every request.
 #
+# A WebSocket table runs the same hazel over its --ws-port (hazel-bench --ws:
+# the upgrade, then every frame one masked binary message) against its TCP
+# port, scenario by scenario in the same round: what the transport costs.
+#
 # When ./hazel has worker processes (--workers in its --help), a second table
 # compares -w 2 with -w 1 (and with Redis) in efficiency. Those servers and
 # their generator are not pinned: two workers need both CPUs.
@@ -143,7 +147,16 @@ servers=(hazel redis raw)
 hazel_flags=(-p @PORT@ -b 127.0.0.1 --log-level warn --max-clients 20000 --idle-timeout 0)
 redis_flags=(--save '' --appendonly no --port @PORT@ --bind 127.0.0.1
              --maxclients 20000 --loglevel warning)
-start_server hazel ./hazel "${hazel_flags[@]}"
+# The WebSocket port of the same hazel, when it has one (--ws-port).
+ws_port=""
+if ./hazel --help 2>&1 | grep -q -- '--ws-port'; then
+  ws_port=$(free_port)
+  start_server hazel ./hazel "${hazel_flags[@]}" --ws-port "$ws_port"
+  PORT[ws]=$ws_port PID[ws]=${PID[hazel]}
+else
+  start_server hazel ./hazel "${hazel_flags[@]}"
+  echo "WebSocket scenarios skipped: ./hazel has no --ws-port" >&2
+fi
 start_server raw bench/raw_echo -p @PORT@ -b 127.0.0.1
 have_redis=0
 if command -v redis-server >/dev/null; then
@@ -261,6 +274,13 @@ scenarios=(
   "echo-64k|echo 64 KiB, 50 x 4|echo 50 4 -s 65536|resp-echo 50 4 -s 65536|raw 50 4 -s 65536"
 )
 
+# WebSocket against TCP, same server: key | label | mode connections depth [flags]
+wsscenarios=(
+  "ws-echo-16|echo 16 B, 50 x 16|echo 50 16"
+  "ws-echo-1k|echo 1 KiB, 50 x 16|echo 50 16 -s 1024"
+  "ws-pub|publish to 50 members, depth 16 (deliveries/s)|publish 50 16"
+)
+
 # Worker scenarios: key | label | server mode connections depth [flags]
 # (run only when ./hazel has --workers; compared in the second table).
 wscenarios=(
@@ -294,6 +314,21 @@ for server in hazel redis; do
   IDLE[$server]=$(idle_rss "$server" "$mode")
 done
 
+# Measures one run and files its figures under RATES[key/column] (and
+# P99S, EFFS); a failed run is in the failures file.
+take() {  # key column server mode connections depth [flags]
+  local key=$1 column=$2 result rate p99 eff
+  shift 2
+  result=$(measure "$@")
+  printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" "$column" \
+    "${result:-FAILED}" >&2
+  [[ -n $result ]] || return 0
+  read -r rate p99 eff _ <<<"$result"
+  RATES[$key/$column]+=" $rate"
+  P99S[$key/$column]+=" $p99"
+  EFFS[$key/$column]+=" $eff"
+}
+
 for (( round = 1; round <= rounds; round++ )); do
   for sc in "${scenarios[@]}"; do
     IFS='|' read -r key _ spec_hazel spec_redis spec_raw <<<"$sc"
@@ -303,28 +338,23 @@ for (( round = 1; round <= rounds; round++ )); do
       [[ $spec == - ]] && continue
       have "$server" || continue
       # shellcheck disable=SC2086  # spec is "mode connections depth"
-      result=$(measure "$server" $spec)
-      printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" "$server" \
-        "${result:-FAILED}" >&2
-      [[ -n $result ]] || continue
-      read -r rate p99 eff _ <<<"$result"
-      RATES[$key/$server]+=" $rate"
-      P99S[$key/$server]+=" $p99"
-      EFFS[$key/$server]+=" $eff"
+      take "$key" "$server" "$server" $spec
     done
     if have auth && [[ $spec_hazel != - ]]; then
       # shellcheck disable=SC2086  # spec is "mode connections depth"
-      result=$(measure auth $spec_hazel --token "$token")
-      printf '  [%d/%d] %-11s %-6s %s\n' "$round" "$rounds" "$key" auth \
-        "${result:-FAILED}" >&2
-      if [[ -n $result ]]; then
-        read -r rate p99 eff _ <<<"$result"
-        RATES[$key/auth]+=" $rate"
-        P99S[$key/auth]+=" $p99"
-        EFFS[$key/auth]+=" $eff"
-      fi
+      take "$key" auth auth $spec_hazel --token "$token"
     fi
   done
+  if have ws; then
+    # Each scenario over TCP then over WebSocket, back to back.
+    for sc in "${wsscenarios[@]}"; do
+      IFS='|' read -r key _ spec <<<"$sc"
+      # shellcheck disable=SC2086  # spec is "mode connections depth flags"
+      take "$key" tcp hazel $spec
+      # shellcheck disable=SC2086
+      take "$key" ws ws $spec --ws
+    done
+  fi
   [[ -z $workers_skipped ]] || continue
   gen=()
   for sc in "${wscenarios[@]}"; do
@@ -408,6 +438,25 @@ ratio() {
     if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f\n", a / b }'
 }
 
+# A table comparing b with a, a row per scenario: rates, b/a, efficiencies,
+# b/a, p99s; figures filed under the columns a_col and b_col.
+pair_table() {  # a b a_col b_col scenario...
+  local a=$1 b=$2 ca=$3 cb=$4 sc key label ra rb ea eb
+  shift 4
+  echo "| scenario | $a | $b | $b/$a | $a per CPU-s | $b per CPU-s | $b/$a | p99 $a | p99 $b |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+  for sc in "$@"; do
+    IFS='|' read -r key label _ <<<"$sc"
+    ra=$(median "${RATES[$key/$ca]:-}") rb=$(median "${RATES[$key/$cb]:-}")
+    ea=$(median "${EFFS[$key/$ca]:-}") eb=$(median "${EFFS[$key/$cb]:-}")
+    echo "| $label | $(fmt_rate "$ra") | $(fmt_rate "$rb") | $(ratio "$rb" "$ra")" \
+         "| $(fmt_count "$ea") | $(fmt_count "$eb") | $(ratio "$eb" "$ea")" \
+         "| $(fmt_us "$(median "${P99S[$key/$ca]:-}")")" \
+         "| $(fmt_us "$(median "${P99S[$key/$cb]:-}")") |"
+  done
+  echo
+}
+
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 redis_version="no redis"
 if have redis; then
@@ -457,18 +506,14 @@ fi
     echo "Token authentication (--auth-secret-file, one AUTH per connection before"
     echo "the timed window) against none, same binary, same placement:"
     echo
-    echo "| scenario | off | on | on/off | off per CPU-s | on per CPU-s | on/off | p99 off | p99 on |"
-    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
-    for sc in "${scenarios[@]}"; do
-      IFS='|' read -r key label _ <<<"$sc"
-      ra=$(median "${RATES[$key/hazel]:-}") rb=$(median "${RATES[$key/auth]:-}")
-      ea=$(median "${EFFS[$key/hazel]:-}") eb=$(median "${EFFS[$key/auth]:-}")
-      echo "| $label | $(fmt_rate "$ra") | $(fmt_rate "$rb") | $(ratio "$rb" "$ra")" \
-           "| $(fmt_count "$ea") | $(fmt_count "$eb") | $(ratio "$eb" "$ea")" \
-           "| $(fmt_us "$(median "${P99S[$key/hazel]:-}")")" \
-           "| $(fmt_us "$(median "${P99S[$key/auth]:-}")") |"
-    done
+    pair_table off on hazel auth "${scenarios[@]}"
+  fi
+  if have ws; then
+    echo "WebSocket (--ws-port, every frame one binary message) against TCP, the"
+    echo "same hazel, each pair run back to back in every round (target: echo at"
+    echo "50 x 16 over WebSocket at least 0.8 x TCP):"
     echo
+    pair_table tcp ws tcp ws "${wsscenarios[@]}"
   fi
   if [[ -n $workers_skipped ]]; then
     echo "Worker scenarios: $workers_skipped."

@@ -32,8 +32,10 @@ void Admin::on_request(HttpServer& server, uint64_t conn, const http::Request& r
     return;
   }
   uint16_t workers = sink_.worker_count();
-  sink_.gather_info([&server, conn, head, workers](std::vector<metrics::WorkerInfo>& infos) {
-    std::string body = metrics::render(infos, workers, version());
+  sink_.gather_info([&server, conn, head, workers](
+                        std::vector<metrics::WorkerInfo>& infos,
+                        std::vector<metrics::WorkerDurations>& durations) {
+    std::string body = metrics::render(infos, workers, version(), durations);
     server.respond(conn, http::response(200, metrics::kContentType, body, kNoCache, head));
   });
 }

@@ -24,9 +24,10 @@ namespace hazel {
 // What the admin port needs from the daemon.
 class AdminSink {
  public:
-  using InfoDone = UniqueFunction<void(std::vector<metrics::WorkerInfo>& infos)>;
-  // Every worker's own sys INFO (this one's included); `done` runs once,
-  // when the last has answered or failed.
+  using InfoDone = UniqueFunction<void(std::vector<metrics::WorkerInfo>& infos,
+                                       std::vector<metrics::WorkerDurations>& durations)>;
+  // Every worker's own sys INFO and request durations (this one's
+  // included); `done` runs once, when the last has answered or failed.
   virtual void gather_info(InfoDone done) = 0;
   virtual uint16_t worker_count() const = 0;
 

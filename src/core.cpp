@@ -30,6 +30,7 @@ int64_t unix_offset_ms(uint64_t loop_now_ms) {
   int64_t unix_ms = int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
   return unix_ms - static_cast<int64_t>(loop_now_ms);
 }
+
 }  // namespace
 
 Core::Core(Config config)
@@ -64,6 +65,7 @@ Core::~Core() {
 
 bool Core::mount(Service& s, std::string* err) {
   if (!services.add(s, err)) return false;
+  durations.track(s.id());
   s.own_ctx_.reset(new Context(this, &s));
   s.ctx_ = s.own_ctx_.get();
   s.on_mount();
@@ -131,7 +133,7 @@ void Core::on_send(Service& s, const Request& req) {
 void Core::dispatch_request(Service& s, const Request& req,
                             uint32_t wire_session) {
   auto h = sessions.open_client(Sessions::Kind::kClientRequest, req.client,
-                                s.id(), wire_session);
+                                s.id(), wire_session, loop.turn_ns());
   if (h.slot == Sessions::kNone) {
     message.send_reply(req.client, s.id(), wire_session, Status::kBusy,
                        "too many pending sessions");
@@ -185,6 +187,14 @@ void Core::on_async_send_done(ClientId client) {
 
 void Core::on_remote_answered(ClientId client) {
   message.remote_answered(client);
+}
+
+// From the start of the turn that read the request (free: the loop read the
+// clock then), so the time it waited behind the rest of that turn's input
+// counts, to now: one clock read per answer.
+void Core::on_request_done(uint16_t service, uint64_t started_ns) {
+  uint64_t now = loop.read_ns();
+  durations.observe(service, now > started_ns ? now - started_ns : 0);
 }
 
 void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
@@ -279,6 +289,12 @@ void Core::forward(Service* caller, uint16_t worker, Reply reply,
 void Core::on_bus_request(uint16_t from, uint16_t service, uint16_t op,
                           uint32_t slot, uint32_t gen, ClientId on_behalf,
                           std::string_view body) {
+  // Another worker's admin port gathering figures: the durations are the
+  // core's, not a service's.
+  if (service == sys::kId && op == sys::kInfo && body == metrics::kDurationsQuery) {
+    bus.reply(from, slot, gen, Status::kOk, durations_text());
+    return;
+  }
   Service* s = services.find(service);
   if (s == nullptr) {
     bus.reply(from, slot, gen, Status::kUnavailable,
@@ -361,25 +377,46 @@ void Core::gather_info(InfoDone done) {
   struct Gather {
     InfoDone done;
     std::vector<metrics::WorkerInfo> infos;
+    std::vector<metrics::WorkerDurations> durations;
     size_t waiting = 0;
   };
   auto g = std::make_shared<Gather>();
   g->done = std::move(done);
+  g->durations.push_back({cfg.worker_index, durations_text()});
   std::vector<uint16_t> others;
   // With --cluster each node's admin port speaks for its node alone.
   for (uint16_t w = 0; w < cfg.workers && !cluster; ++w)
     if (w != cfg.worker_index && bus.up(w)) others.push_back(w);
-  g->waiting = others.size() + 1;
-  auto answer = [g](uint16_t w) {
-    return [g, w](Status st, std::string_view body) {
+  g->waiting = 2 * others.size() + 1;
+  auto finish = [](Gather& st) {
+    if (--st.waiting == 0) st.done(st.infos, st.durations);
+  };
+  auto answer = [g, finish](uint16_t w) {
+    return [g, w, finish](Status st, std::string_view body) {
       g->infos.push_back({w, st == Status::kOk, std::string(body)});
-      if (--g->waiting == 0) g->done(g->infos);
+      finish(*g);
     };
   };
   // Each worker's own figures: this one's as another worker would ask.
-  for (uint16_t w : others)
+  for (uint16_t w : others) {
     call_worker(nullptr, w, sys::kId, sys::kInfo, {}, 0, answer(w), 0);
+    call_worker(nullptr, w, sys::kId, sys::kInfo, metrics::kDurationsQuery, 0,
+                [g, w, finish](Status st, std::string_view body) {
+                  if (st == Status::kOk) g->durations.push_back({w, std::string(body)});
+                  finish(*g);
+                },
+                0);
+  }
   call(nullptr, sys::kId, sys::kInfo, {}, 0, answer(cfg.worker_index), true);
+}
+
+std::string Core::durations_text() const {
+  std::string out;
+  services.for_each([&](const Service& s) {
+    if (const DurationHistogram* h = durations.find(s.id()))
+      metrics::append_durations(out, s.name(), *h);
+  });
+  return out;
 }
 
 // ---- timers ------------------------------------------------------------------
@@ -432,6 +469,7 @@ Stats Core::stats() const {
   s.input_bytes = message.input_bytes();
   s.output_bytes = message.output_bytes();
   s.clients_limited = message.clients_limited();
+  s.clients_paused = message.clients_paused();
   const BusStats& b = bus.stats();
   s.bus_frames_in = b.frames_in;
   s.bus_frames_out = b.frames_out;

@@ -26,6 +26,7 @@
 #include "hazel/service.h"
 #include "loop.h"
 #include "message.h"
+#include "request_durations.h"
 #include "service.h"
 #include "session.h"
 
@@ -78,6 +79,7 @@ class Core final : public RequestSink,
   void on_remote_answered(ClientId client) override;
   void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                        Status status, std::string_view body) override;
+  void on_request_done(uint16_t service, uint64_t started_ns) override;
 
   // BusSink.
   void on_bus_request(uint16_t from, uint16_t service, uint16_t op,
@@ -110,6 +112,8 @@ class Core final : public RequestSink,
   // AdminSink.
   void gather_info(InfoDone done) override;
   uint16_t worker_count() const override { return cfg.workers; }
+  // This worker's request durations, in metrics::append_durations' text.
+  std::string durations_text() const;
 
   // Context. `as_peer`: the callee sees the request as from another worker
   // (from_worker set) and answers for this worker alone.
@@ -146,6 +150,7 @@ class Core final : public RequestSink,
   std::unique_ptr<Admin> admin;   // --admin-port
   std::unique_ptr<Cluster> cluster;  // --cluster
   Gate gate;
+  RequestDurations durations;
   Context ctx;
   std::vector<std::unique_ptr<Service>> builtins;
   std::unique_ptr<Policy> token_policy;  // with cfg.auth_secret_file

@@ -31,7 +31,7 @@ class Loop::WakeHandler final : public IoHandler {
     // applied in this turn (a later one may be applied early, never late).
     uint64_t asks = loop_->clock_asks_.load();
     if (asks != loop_->clock_asks_done_.load()) {
-      loop_->now_ms_ += loop_->clock_asked_ms_.exchange(0);
+      loop_->advance_clock(loop_->clock_asked_ms_.exchange(0));
       loop_->clock_asks_seen_ = asks;
     }
     if (loop_->woken_.exchange(false) && loop_->wake_fn_)
@@ -95,7 +95,8 @@ bool Loop::init(std::string* err) {
     *err = std::string("epoll_ctl(eventfd): ") + strerror(errno);
     return false;
   }
-  now_ms_ = read_clock() / 1000000u;
+  turn_ns_ = read_clock();
+  now_ms_ = turn_ns_ / 1000000u;
   return true;
 }
 
@@ -185,7 +186,10 @@ int Loop::run_once(int max_wait_ms) {
     if (errno != EINTR) HZ_ERROR("epoll_wait: %s", strerror(errno));
     n = 0;
   }
-  if (!manual_clock_) now_ms_ = read_clock() / 1000000u;
+  if (!manual_clock_) {
+    turn_ns_ = read_clock();
+    now_ms_ = turn_ns_ / 1000000u;
+  }
   for (int i = 0; i < n; ++i) {
     size_t fd = static_cast<size_t>(events_[static_cast<size_t>(i)].data.fd);
     // nullptr: removed by an earlier handler in this same turn.

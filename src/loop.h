@@ -81,12 +81,23 @@ class Loop {
 
   // Milliseconds since the loop was created, read once per turn.
   uint64_t now_ms() const { return now_ms_; }
+  // The same reading in nanoseconds: when this turn began.
+  uint64_t turn_ns() const { return turn_ns_; }
+  // Nanoseconds since the loop was created, read now (a clock read; with
+  // the manual clock, turn_ns()).
+  uint64_t read_ns() const { return manual_clock_ ? turn_ns_ : read_clock(); }
   // A clock only the caller moves: from here on the loop no longer reads
   // the monotonic clock, and time passes by advance_clock() alone, so a run
   // does the same thing however loaded the machine is (fuzzing, tests).
-  void use_manual_clock() { manual_clock_ = true; }
+  void use_manual_clock() {
+    manual_clock_ = true;
+    turn_ns_ = now_ms_ * 1000000u;
+  }
   // Due timers fire in the next turn.
-  void advance_clock(uint64_t ms) { now_ms_ += ms; }
+  void advance_clock(uint64_t ms) {
+    now_ms_ += ms;
+    turn_ns_ = now_ms_ * 1000000u;
+  }
   // From another thread, with a manual clock: moves it by `ms` inside the
   // loop and returns once the turn that did so is over (its timers fired,
   // its output written), so a test knows what the server has done.
@@ -111,6 +122,7 @@ class Loop {
   TimerWheel timers_;
   uint64_t start_ns_ = 0;
   uint64_t now_ms_ = 0;
+  uint64_t turn_ns_ = 0;
   bool stopping_ = false;
   bool manual_clock_ = false;
   int max_wait_once_ = -1;

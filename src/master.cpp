@@ -398,6 +398,15 @@ void Master::stop_all(int exit_code) {
     loop_.timers().cancel(&s->respawn);
     if (s->pid > 0) kill(s->pid, SIGTERM);
     if (s->old_pid > 0) kill(s->old_pid, SIGTERM);
+    // No worker will take these sockets again. Held here, a slot whose
+    // worker has exited (or closed its listener to drain) would still
+    // complete handshakes that nobody accepts: a client would hang, a load
+    // balancer's /healthz probe time out, instead of being refused or
+    // reaching a worker that is still draining.
+    for (int* fd : {&s->listen_fd, &s->ws_fd, &s->admin_fd}) {
+      if (*fd >= 0) close(*fd);
+      *fd = -1;
+    }
   }
   loop_.add_timer(&kill_deadline_, kKillAfterMs);
   maybe_finish();

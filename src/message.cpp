@@ -492,11 +492,13 @@ void Message::ws_fail(Client& c, Goodbye code, uint16_t close_code,
 void Message::maybe_pause(Client& c) {
   if (c.pending_output() < pause_output_ || c.paused) return;
   c.paused = true;
+  ++paused_;
   set_events(c, c.epoll_events & ~uint32_t{EPOLLIN});
 }
 
 void Message::resume(Client& c) {
   c.paused = false;
+  --paused_;
   set_events(c, c.epoll_events | input_events(c));
   if (!c.ws) {
     process_input(c);
@@ -890,8 +892,13 @@ void Message::begin_close(Client& c, bool goodbye, Goodbye code,
     ++frames_out_;
   }
   // Mid-frame (its rest may be on the way) or sending this very turn.
-  c.was_sending = c.frame_total > 0 || !c.input().empty() ||
+  // (Frames held back by backpressure are whole: they do not count.)
+  c.was_sending = c.frame_total > 0 || (!c.paused && !c.input().empty()) ||
                   c.last_active_ms == loop_.now_ms();
+  if (c.paused) {
+    c.paused = false;  // nothing of it is handled any more
+    --paused_;
+  }
   drop_input(c);
   leave_table(c);
   c.set_state(Client::State::kClosing);
@@ -937,6 +944,7 @@ void Message::close_now(Client& c, const char* why) {
   if (c.state() == Client::State::kOpen) leave_table(c);
   if (c.state() == Client::State::kClosing) --closing_;
   if (c.lingering) --lingering_;
+  if (c.paused) --paused_;
   HZ_DEBUG("client %llu closed: %s", static_cast<unsigned long long>(c.id()),
            why);
   c.set_state(Client::State::kClosed);

@@ -115,6 +115,7 @@ class Message final : public GatewaySink, public UpgradeSink {
   size_t output_bytes() const { return mem_.output; }
   // Clients closed for a memory budget or the body timeout.
   uint64_t clients_limited() const { return clients_limited_; }
+  size_t clients_paused() const { return paused_; }
 
  private:
   void accept_client(int fd, bool ws, std::string_view leftover);
@@ -197,6 +198,7 @@ class Message final : public GatewaySink, public UpgradeSink {
   uint64_t frames_out_ = 0;
   uint64_t sends_dropped_ = 0;
   uint64_t clients_limited_ = 0;
+  size_t paused_ = 0;  // open clients whose requests wait for their output
   size_t clients_ws_ = 0;  // open clients of the WebSocket port
   bool full_logged_ = false;
   ClientMemory mem_;

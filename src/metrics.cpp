@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 namespace hazel::metrics {
 
@@ -39,6 +40,29 @@ constexpr Known kKnown[] = {
     {"rooms", "hazel_rooms", Type::kGauge, "Rooms with a member on the worker."},
     {"room_members", "hazel_room_members", Type::kGauge,
      "Room memberships of the worker's clients."},
+    {"input_bytes", "hazel_input_bytes", Type::kGauge,
+     "Bytes held now for frames not complete yet."},
+    {"output_bytes", "hazel_output_bytes", Type::kGauge,
+     "Bytes queued now for clients, not yet written."},
+    {"clients_paused", "hazel_clients_paused", Type::kGauge,
+     "Clients whose requests wait now for them to read their output."},
+    {"clients_limited", "hazel_clients_limited_total", Type::kCounter,
+     "Clients closed for a memory budget or a body timeout."},
+    {"denied", "hazel_denied_total", Type::kCounter,
+     "Requests answered DENIED and SENDs dropped by a policy."},
+    {"rate_limited", "hazel_rate_limited_total", Type::kCounter,
+     "Requests answered BUSY and SENDs dropped for the rate limit."},
+    {"rate_closed", "hazel_rate_closed_total", Type::kCounter,
+     "Clients closed with GOODBYE LIMIT for the rate limit."},
+    {"auth_ok", "hazel_auth_ok_total", Type::kCounter, "sys AUTH requests accepted."},
+    {"auth_refused", "hazel_auth_refused_total", Type::kCounter,
+     "sys AUTH requests refused."},
+    {"kv_evicted", "hazel_kv_evicted_total", Type::kCounter,
+     "Keys evicted to make room (--kv-evict lru)."},
+    {"kv_refused", "hazel_kv_refused_total", Type::kCounter,
+     "SETs and INCRs refused for --kv-max-bytes."},
+    {"room_joins_refused", "hazel_room_joins_refused_total", Type::kCounter,
+     "JOINs refused for a room cap."},
     {"bus_frames_in", "hazel_bus_frames_in_total", Type::kCounter,
      "Frames received from other workers."},
     {"bus_frames_out", "hazel_bus_frames_out_total", Type::kCounter,
@@ -97,18 +121,89 @@ void header(std::string& out, std::string_view name, std::string_view type,
   out += '\n';
 }
 
-}  // namespace
-
-std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count,
-                   std::string_view version) {
-  std::string out;
-  header(out, "hazel_build_info", "gauge", "Always 1; the version is in its label.");
-  out += "hazel_build_info{version=\"";
-  for (char c : version) {  // label values escape \ " and newline
-    if (c == '\\' || c == '"') out += '\\';
+// A label value, quoted: \ " and newline escaped.
+void append_label(std::string& out, std::string_view value) {
+  out += '"';
+  for (char c : value) {
+    if (c == '\\' || c == '"' || c == '\n') out += '\\';
     out += c == '\n' ? 'n' : c;
   }
-  out += "\"} 1\n";
+  out += '"';
+}
+
+bool parse_u64(std::string_view& text, uint64_t* v) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
+  if (ec != std::errc() || p == text.data() + text.size() || *p != ' ') return false;
+  text.remove_prefix(static_cast<size_t>(p - text.data()) + 1);
+  return true;
+}
+
+// The histogram family from every worker's durations text; nothing if no
+// worker has a service.
+void render_durations(std::string& out, std::vector<WorkerDurations> workers) {
+  std::sort(workers.begin(), workers.end(),
+            [](const WorkerDurations& a, const WorkerDurations& b) {
+              return a.worker < b.worker;
+            });
+  std::string samples;
+  for (const WorkerDurations& w : workers) {
+    std::string_view text = w.text;
+    while (!text.empty()) {
+      size_t eol = text.find('\n');
+      std::string_view line = text.substr(0, eol);
+      text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+      uint64_t sum_ns = 0;
+      uint64_t counts[detail::kDurationBucketCount + 1] = {};
+      bool ok = parse_u64(line, &sum_ns);
+      for (uint64_t& c : counts) ok = ok && parse_u64(line, &c);
+      if (!ok || line.empty()) continue;  // not a durations line
+      std::string labels = "{worker=\"" + std::to_string(w.worker) + "\",service=";
+      append_label(labels, line);
+      uint64_t total = 0;
+      for (size_t i = 0; i <= detail::kDurationBucketCount; ++i) {
+        total += counts[i];
+        samples += "hazel_request_duration_seconds_bucket" + labels + ",le=\"";
+        samples += i < detail::kDurationBucketCount ? detail::kDurationBuckets[i].le
+                                                    : std::string_view("+Inf");
+        samples += "\"} " + std::to_string(total) + "\n";
+      }
+      char sum[32];
+      snprintf(sum, sizeof sum, "%llu.%09llu",
+               static_cast<unsigned long long>(sum_ns / 1000000000),
+               static_cast<unsigned long long>(sum_ns % 1000000000));
+      samples += "hazel_request_duration_seconds_sum" + labels + "} " + sum + "\n";
+      samples += "hazel_request_duration_seconds_count" + labels + "} " +
+                 std::to_string(total) + "\n";
+    }
+  }
+  if (samples.empty()) return;
+  header(out, "hazel_request_duration_seconds", "histogram",
+         "Time from the loop turn that read a client's REQUEST to its REPLY.");
+  out += samples;
+}
+
+}  // namespace
+
+void append_durations(std::string& out, std::string_view service,
+                      const detail::DurationHistogram& h) {
+  out += std::to_string(h.sum_ns);
+  for (uint64_t c : h.counts) {
+    out += ' ';
+    out += std::to_string(c);
+  }
+  out += ' ';
+  for (char c : service) out += c == '\n' ? ' ' : c;
+  out += '\n';
+}
+
+std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count,
+                   std::string_view version,
+                   const std::vector<WorkerDurations>& durations) {
+  std::string out;
+  header(out, "hazel_build_info", "gauge", "Always 1; the version is in its label.");
+  out += "hazel_build_info{version=";
+  append_label(out, version);
+  out += "} 1\n";
   header(out, "hazel_workers", "gauge", "Worker processes the server runs.");
   out += "hazel_workers " + std::to_string(worker_count) + "\n";
   size_t answered = 0;
@@ -155,6 +250,7 @@ std::string render(const std::vector<WorkerInfo>& workers, uint16_t worker_count
     header(out, f.name, f.type == Type::kCounter ? "counter" : "gauge", f.help);
     out += f.samples;
   }
+  render_durations(out, durations);
   return out;
 }
 

@@ -56,10 +56,12 @@ void Sessions::release(Slot& s) {
 }
 
 Sessions::Handle Sessions::open_client(Kind kind, ClientId client,
-                                       uint16_t service, uint32_t wire_session) {
+                                       uint16_t service, uint32_t wire_session,
+                                       uint64_t started_ns) {
   Slot* s = take_slot();
   if (!s) return {};
   s->kind = kind;
+  s->started_ns = started_ns;
   s->client = client;
   s->service = service;
   s->wire_session = wire_session;
@@ -126,6 +128,7 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
   uint16_t worker = s.worker;
   bool remote = s.awaits != kLocal;
   bool async = s.async;
+  uint64_t started_ns = s.started_ns;
   CallCallback done = std::move(s.done);
   release(s);
   switch (kind) {
@@ -133,6 +136,7 @@ void Sessions::finish(Slot& s, Status status, std::string_view body) {
       if (remote) sink_.on_remote_answered(client);
       if (!sink_.send_reply(client, service, wire, status, body, async))
         ++dropped_;
+      sink_.on_request_done(service, started_ns);
       break;
     case Kind::kClientSend:
       if (remote) sink_.on_remote_answered(client);

@@ -42,6 +42,9 @@ class ReplySink {
   // to it; `slot`/`gen` are that worker's session handle.
   virtual void send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
                                Status status, std::string_view body) = 0;
+  // A client REQUEST opened with `started_ns` has its answer (or TIMEOUT),
+  // just sent: the time it took is the sink's to measure.
+  virtual void on_request_done(uint16_t /*service*/, uint64_t /*started_ns*/) {}
 
  protected:
   ~ReplySink() = default;
@@ -69,9 +72,10 @@ class Sessions {
   Sessions(const Sessions&) = delete;
   Sessions& operator=(const Sessions&) = delete;
 
-  // Opens a session; slot == kNone when the cap is reached.
+  // Opens a session; slot == kNone when the cap is reached. `started_ns`
+  // is handed back to on_request_done() when a kClientRequest completes.
   Handle open_client(Kind kind, ClientId client, uint16_t service,
-                     uint32_t wire_session);
+                     uint32_t wire_session, uint64_t started_ns = 0);
   // `worker` is where the callee runs (kLocal: here), so that the calls
   // waiting on a worker fail when it dies.
   Handle open_call(Service* caller, uint16_t callee, CallCallback done,
@@ -136,6 +140,7 @@ class Sessions {
     uint16_t worker = kLocal;   // kPeerRequest: the worker that asked
     uint16_t awaits = kLocal;   // the worker whose answer this waits for
     ClientId client = 0;
+    uint64_t started_ns = 0;    // kClientRequest: when it was dispatched
     uint32_t next_free = kNone;
     TimerNode timer;
     CallCallback done;

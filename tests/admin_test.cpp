@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "http_util.h"
 #include "net_util.h"
+#include "request_durations.h"
 #include "test_server.h"
 #include "web_assets.h"
 
@@ -27,6 +30,39 @@ int64_t series(const std::string& scrape, const std::string& name) {
   if (at == std::string::npos) return -1;
   return strtoll(scrape.c_str() + at - 1 + key.size(), nullptr, 10);
 }
+
+// The cumulative bucket counts of service `service` of worker 0, in `le`
+// order (+Inf last), and its _count (-1 if absent).
+struct Buckets {
+  std::vector<int64_t> counts;
+  int64_t count = -1;
+};
+Buckets durations_of(const std::string& scrape, const std::string& service) {
+  Buckets b;
+  std::string labels = "{worker=\"0\",service=\"" + service + "\"";
+  std::string bucket = "hazel_request_duration_seconds_bucket" + labels + ",le=\"";
+  std::string count = "hazel_request_duration_seconds_count" + labels + "} ";
+  size_t at = 0;
+  while ((at = scrape.find(bucket, at)) != std::string::npos) {
+    size_t sp = scrape.find("} ", at);
+    b.counts.push_back(strtoll(scrape.c_str() + sp + 2, nullptr, 10));
+    at = sp;
+  }
+  if ((at = scrape.find(count)) != std::string::npos)
+    b.count = strtoll(scrape.c_str() + at + count.size(), nullptr, 10);
+  return b;
+}
+
+// Answers every request 30 ms after it came, from a timer.
+class LaterService final : public Service {
+ public:
+  static constexpr uint16_t kId = 40;
+  LaterService() : Service("later", kId) {}
+  void on_request(const Request&, Reply reply) override {
+    auto slot = std::make_shared<Reply>(std::move(reply));
+    ctx().set_timer(30, [slot] { slot->ok("late"); });
+  }
+};
 
 class AdminTest : public ServerTest {
  protected:
@@ -90,6 +126,10 @@ TEST_F(AdminTest, MetricsHaveEveryInfoFigure) {
       {"sessions_timed_out", "hazel_sessions_timed_out_total"},
       {"replies_dropped", "hazel_replies_dropped_total"},
       {"sends_dropped", "hazel_sends_dropped_total"}};
+  for (const char* counter : {"clients_limited", "denied", "rate_limited", "rate_closed",
+                              "auth_ok", "auth_refused", "kv_evicted", "kv_refused",
+                              "room_joins_refused"})
+    renamed[counter] = "hazel_" + std::string(counter) + "_total";
   for (auto& [name, value] : parse_info(f.body)) {
     if (name == "workers") continue;  // hazel_workers, no worker label
     std::string metric = renamed.count(name) ? renamed[name] : "hazel_" + name;
@@ -107,6 +147,47 @@ TEST_F(AdminTest, CountersGrowWithTraffic) {
   EXPECT_GE(series(after, "hazel_frames_in_total"), before + 10) << after;
   EXPECT_EQ(series(after, "hazel_clients"), 1) << after;
   EXPECT_EQ(series(after, "hazel_sessions_pending"), 0) << after;
+}
+
+TEST_F(AdminTest, RequestDurationsCountEveryRequestInCumulativeBuckets) {
+  start_server(http_config());
+  Buckets before = durations_of(get("/metrics").body, "echo");
+  ASSERT_EQ(before.count, 0) << "no echo request yet";
+  auto c = connect();
+  for (int i = 0; i < 7; ++i) {
+    Frame f;
+    std::string err;
+    ASSERT_TRUE(c->call(kEcho, echo::kEcho, "x", &f, 3000, &err) && f.ok()) << err;
+  }
+  std::string scrape = get("/metrics").body;
+  EXPECT_NE(scrape.find("\n# TYPE hazel_request_duration_seconds histogram\n"),
+            std::string::npos);
+  Buckets after = durations_of(scrape, "echo");
+  EXPECT_EQ(after.count, 7) << scrape;
+  ASSERT_EQ(after.counts.size(), detail::kDurationBucketCount + 1) << scrape;
+  for (size_t i = 1; i < after.counts.size(); ++i)
+    EXPECT_GE(after.counts[i], after.counts[i - 1]) << "bucket " << i << " in\n" << scrape;
+  EXPECT_EQ(after.counts.back(), 7);  // +Inf holds every request
+}
+
+TEST_F(AdminTest, RequestDurationsIncludeRepliesGivenLater) {
+  LaterService later;
+  TestServer srv(http_config());
+  ASSERT_TRUE(srv.daemon().mount(later));
+  srv.start();
+  auto c = srv.connect();
+  Frame f;
+  std::string err;
+  ASSERT_TRUE(c->call(LaterService::kId, 1, "", &f, 5000, &err) && f.ok()) << err;
+  std::string scrape = http_exchange(srv.daemon().admin_port(), http_get("/metrics")).body;
+  Buckets b = durations_of(scrape, "later");
+  EXPECT_EQ(b.count, 1) << scrape;
+  ASSERT_EQ(b.counts.size(), detail::kDurationBucketCount + 1) << scrape;
+  // It took at least the 30 ms of its timer: nothing in the buckets up to
+  // 25 ms (the eighth bound).
+  ASSERT_EQ(detail::kDurationBuckets[7].le_ns, 25'000'000u);
+  EXPECT_EQ(b.counts[7], 0) << scrape;
+  EXPECT_EQ(b.counts.back(), 1) << scrape;
 }
 
 TEST_F(AdminTest, Answers404And405) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # metrics_check.sh — a live scrape of ./hazel -w 2 --admin-port passes
 # `promtool check metrics` (Prometheus's own parser and linter), has every
-# worker's series, and its counters grow with traffic. Skipped (exit 77)
+# worker's series (request-duration histograms included), and its counters
+# and histograms grow with traffic. Skipped (exit 77)
 # where promtool is not installed (apt-get install prometheus).
 set -u
 cd "$(dirname "$0")/.."
@@ -62,7 +63,24 @@ sum() { echo $(( $(value "$1" hazel_frames_in_total 0) + $(value "$1" hazel_fram
 before=$(sum "$tmp/m1")
 after=$(sum "$tmp/m2")
 [ "$after" -ge $((before + 21)) ] || fail "frames_in grew from $before to $after after 21 requests"
+# sys requests counted by the histograms of both workers together, and
+# every bucket series cumulative.
+hist() {  # _count of service $2 of worker $3 in scrape $1
+  sed -n "s/^hazel_request_duration_seconds_count{worker=\"$3\",service=\"$2\"} \([0-9]*\)\$/\1/p" "$1"
+}
+for w in 0 1; do
+  [ -n "$(hist "$tmp/m2" sys "$w")" ] || fail "no request-duration histogram of sys for worker $w"
+done
+sys_before=$(( $(hist "$tmp/m1" sys 0) + $(hist "$tmp/m1" sys 1) ))
+sys_after=$(( $(hist "$tmp/m2" sys 0) + $(hist "$tmp/m2" sys 1) ))
+[ "$sys_after" -ge $((sys_before + 20)) ] ||
+  fail "the sys histogram counted $sys_before then $sys_after requests after 20 pings"
+bad=$(awk '/^hazel_request_duration_seconds_bucket/ {
+             series = $1; sub(/,le="[^"]*"}/, "", series)
+             if (series == last && $2 + 0 < prev) print
+             last = series; prev = $2 + 0 }' "$tmp/m2")
+[ -z "$bad" ] || fail "buckets not cumulative: $bad"
 keys=$(( $(value "$tmp/m2" hazel_kv_keys 0) + $(value "$tmp/m2" hazel_kv_keys 1) ))
 [ "$keys" -eq 1 ] || fail "hazel_kv_keys sums to $keys, not 1"
 [ "$(get /healthz)" = "ok" ] || fail "/healthz is not ok"
-echo "metrics: promtool check metrics passes; $(grep -c '^hazel_' "$tmp/m2") series from 2 workers; frames_in $before -> $after"
+echo "metrics: promtool check metrics passes; $(grep -c '^hazel_' "$tmp/m2") series from 2 workers; frames_in $before -> $after; sys requests timed $sys_before -> $sys_after"

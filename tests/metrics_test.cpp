@@ -69,5 +69,59 @@ TEST(Metrics, EscapesTheVersionLabel) {
   EXPECT_TRUE(has(m, "hazel_build_info{version=\"1.0\\\"x\\\\\"} 1")) << m;
 }
 
+TEST(Metrics, RendersRequestDurationsAsCumulativeHistograms) {
+  detail::DurationHistogram h;
+  h.observe(50'000);          // 50 us: the first bucket
+  h.observe(100'000);         // on a bound: that bucket (le is inclusive)
+  h.observe(3'000'000);       // 3 ms: le 0.005
+  h.observe(60'000'000'000);  // a minute: +Inf only
+  std::string text;
+  append_durations(text, "echo", h);
+  std::string m = render({}, 2, "v", {{1, text}});
+  EXPECT_TRUE(has(m, "# TYPE hazel_request_duration_seconds histogram")) << m;
+  const std::string b = "hazel_request_duration_seconds_bucket{worker=\"1\",service=\"echo\",le=";
+  EXPECT_TRUE(has(m, b + "\"0.0001\"} 2")) << m;
+  EXPECT_TRUE(has(m, b + "\"0.0025\"} 2")) << m;
+  EXPECT_TRUE(has(m, b + "\"0.005\"} 3")) << m;
+  EXPECT_TRUE(has(m, b + "\"10\"} 3")) << m;
+  EXPECT_TRUE(has(m, b + "\"+Inf\"} 4")) << m;
+  EXPECT_TRUE(has(m, "hazel_request_duration_seconds_count{worker=\"1\",service=\"echo\"} 4")) << m;
+  EXPECT_TRUE(has(m, "hazel_request_duration_seconds_sum{worker=\"1\",service=\"echo\"} 60.003150000")) << m;
+}
+
+TEST(Metrics, GivesEachWorkerAndServiceItsOwnHistogram) {
+  detail::DurationHistogram one;
+  one.observe(1);
+  std::string w0, w1;
+  append_durations(w0, "kv", one);
+  append_durations(w0, "my service", one);
+  append_durations(w1, "kv", one);
+  std::string m = render({}, 2, "v", {{1, w1}, {0, w0}});
+  EXPECT_NE(m.find("_count{worker=\"0\",service=\"kv\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("_count{worker=\"0\",service=\"my service\"} 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("_count{worker=\"1\",service=\"kv\"} 1\n"), std::string::npos) << m;
+  // Workers in order; one TYPE line for the family.
+  EXPECT_LT(m.find("worker=\"0\",service=\"kv\""), m.find("worker=\"1\",service=\"kv\""));
+  EXPECT_EQ(m.find("# TYPE hazel_request_duration_seconds"),
+            m.rfind("# TYPE hazel_request_duration_seconds"));
+}
+
+TEST(Metrics, LeavesOutTheHistogramWithoutDurations) {
+  std::string m = render({{0, true, "clients 1\n"}}, 1, "v", {{0, "clients 1\n"}});
+  EXPECT_EQ(m.find("hazel_request_duration_seconds"), std::string::npos) << m;
+}
+
+TEST(RequestDurations, CountsOnlyServicesItTracks) {
+  detail::RequestDurations d;
+  d.track(3);
+  d.observe(3, 10);
+  d.observe(4, 10);  // never mounted: ignored
+  ASSERT_NE(d.find(3), nullptr);
+  EXPECT_EQ(d.find(3)->count(), 1u);
+  EXPECT_EQ(d.find(4), nullptr);
+  d.track(3);  // mounted again: from zero
+  EXPECT_EQ(d.find(3)->count(), 0u);
+}
+
 }  // namespace
 }  // namespace hazel::metrics

@@ -373,6 +373,34 @@ TEST_F(WorkersTest, SigtermDrainsEveryWorkerAndExitsZero) {
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << "status " << *st;
 }
 
+TEST_F(WorkersTest, HealthzSays503ToEveryProbeWhileOneWorkerDrains) {
+  uint16_t admin = pick_port();
+  start(2, {"--admin-port", std::to_string(admin)});
+  // A client that does not read keeps its worker draining (2 s); the other
+  // worker has nothing to drain and exits at once.
+  RawSocket jam;
+  ASSERT_TRUE(jam.connect_v4(port_, 4096));
+  {
+    auto probe = connect();
+    ASSERT_TRUE(jam_output(jam, *probe)) << "could not queue enough output";
+  }
+  ASSERT_EQ(kill(master(), SIGTERM), 0);
+  ASSERT_TRUE(eventually([&] { return worker_pids(master()).size() <= 1; }, 5000));
+  // Every probe reaches the worker still there: none waits on the admin
+  // socket of the one that has gone.
+  int probes = 0;
+  while (probes < 6 && worker_pids(master()).size() == 1) {
+    HttpReply r = http_exchange(admin, http_get("/healthz"), 3000);
+    if (worker_pids(master()).empty()) break;  // the drain ended meanwhile
+    EXPECT_EQ(r.status, 503) << "probe " << probes << ": " << r.body;
+    ++probes;
+  }
+  EXPECT_GT(probes, 0) << "the drain ended before a probe";
+  auto st = proc_->wait_exit(8000);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << "status " << *st;
+}
+
 TEST_F(WorkersTest, SighupReplacesEveryWorkerWithoutRefusingAConnection) {
   start(2);
   auto before = worker_pids(master());

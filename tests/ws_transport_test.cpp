@@ -10,6 +10,7 @@
 
 #include "auth_util.h"
 #include "http_util.h"
+#include "kv_room_util.h"
 #include "net_util.h"
 #include "test_server.h"
 #include "websocket.h"
@@ -246,6 +247,35 @@ TEST_F(WsTransport, ShutdownSendsGoodbyeThenClose1001) {
   server().daemon().stop();
   expect_goodbye(w.next_frame(), Goodbye::kShutdown);
   w.expect_close(1001);
+}
+
+// A WebSocket client is held to --max-output like any other: one that does
+// not read what its room sends it is cut with GOODBYE SLOW, queued behind
+// what it has not read, and the Close that goes with it.
+TEST(WsTransportLimits, AClientThatDoesNotReadItsRoomGetsGoodbyeSlowThenClose1008) {
+  Config cfg = test_config();
+  cfg.ws_listen = true;
+  cfg.max_output = 256 * 1024;
+  TestServer server(cfg);
+  server.start();
+  WsClient w(server.daemon().ws_port());
+  w.send_frame(request(room::kId, room::kJoin, 1, "slow"));
+  expect_status(w.next_frame(), Status::kOk);
+  auto pub = server.connect();
+  const std::string payload(32 * 1024, 'x');
+  // Past what the sockets hold: the server lets the client go (it leaves
+  // the client table at once).
+  ASSERT_TRUE(eventually([&] {
+    kvroom::publish(*pub, "slow", payload);
+    return info_value(*pub, "clients_ws") == 0;
+  }, 30000));
+  for (;;) {
+    Frame f = w.next_frame();
+    if (f.header.kind == Kind::kPush) continue;
+    expect_goodbye(f, Goodbye::kSlow);
+    break;
+  }
+  w.expect_close(1008);
 }
 
 // Tokens hold for WebSocket clients as for TCP ones: the check is behind

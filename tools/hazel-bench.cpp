@@ -3,10 +3,11 @@
 //
 // The parts, lowest layer first (tools/bench/):
 //   options      the command line: modes and flags
-//   histogram, pending_queue, resp, excerpt, peers, server_cpu
+//   histogram, pending_queue, resp, ws, excerpt, peers, server_cpu
 //                pure pieces: latency buckets, the FIFO of requests in
-//                flight, RESP commands and reply boundaries, printable bytes,
-//                HELLO and TELL partners, the server's CPU clock
+//                flight, RESP commands and reply boundaries, the WebSocket
+//                client side (--ws), printable bytes, HELLO and TELL
+//                partners, the server's CPU clock
 //   workload     what a run sends and expects, encoded once
 //   verify       whether a reply is what the protocol promises
 //   driver       sockets and the epoll loop

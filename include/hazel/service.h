@@ -234,6 +234,7 @@ struct Stats {
   uint64_t input_bytes = 0;       // held now for frames not complete yet
   uint64_t output_bytes = 0;      // queued now, not yet written
   uint64_t clients_limited = 0;   // closed for a memory budget or timeout
+  uint64_t clients_paused = 0;    // requests held back until output drains
   // The bus to the other workers (all 0 for a lone server).
   uint64_t bus_frames_in = 0;
   uint64_t bus_frames_out = 0;

@@ -219,6 +219,7 @@ class Sys final : public Service {
     lines.add("input_bytes", static_cast<int64_t>(st.input_bytes));
     lines.add("output_bytes", static_cast<int64_t>(st.output_bytes));
     lines.add("clients_limited", static_cast<int64_t>(st.clients_limited));
+    lines.add("clients_paused", static_cast<int64_t>(st.clients_paused));
     lines.add("denied", static_cast<int64_t>(st.denied));
     lines.add("rate_limited", static_cast<int64_t>(st.rate_limited));
     lines.add("rate_closed", static_cast<int64_t>(st.rate_closed));

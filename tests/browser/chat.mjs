@@ -1,21 +1,30 @@
-// The chat page in headless Chromium: two tabs join one room, see each
-// other in the member list, one types and the other sees the message, one
-// tab closes and the other's list updates, the server restarts and the
-// page shows the drop and reconnects. Saves a screenshot of a tab.
+// The chat page in headless Chromium, driven by Playwright (playwright-core,
+// pinned in package.json, with the system's Chromium): two tabs join one
+// room, see each other in the member list, one types and the other sees the
+// message, one tab closes and the other's list updates, the server restarts
+// and the page shows the drop and reconnects. Saves a screenshot of a tab.
 //
-//   node --experimental-websocket tests/browser/chat.mjs [SCREENSHOT.png]
+//   node tests/browser/chat.mjs [SCREENSHOT.png]     (after npm ci here)
 //
-// Exit 0 pass, 1 fail, 77 skipped (no Chromium, or no WebSocket transport).
+// Exit 0 pass, 1 fail, 77 skipped (no Chromium, or no playwright-core).
+import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 
-import { Browser, findChromium } from './cdp.mjs';
 import { root, startHazel } from '../js/server.mjs';
 
 const shot = process.argv[2] ?? path.join(root, 'build/browser/chat.png');
-const chromium = findChromium();
+const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser',
+                  '/usr/bin/google-chrome'].find((p) => p && fs.existsSync(p));
 if (!chromium) {
   console.log('SKIP browser: chromium is not installed (apt-get install chromium)');
+  process.exit(77);
+}
+let playwright;
+try {
+  playwright = await import('playwright-core');
+} catch {
+  console.log('SKIP browser: playwright-core is not installed (npm ci in tests/browser)');
   process.exit(77);
 }
 
@@ -32,64 +41,67 @@ const wsPort = process.env.HAZEL_WS_URL ? 0 : await freePort();
 const args = wsPort ? ['--ws-port', String(wsPort)] : [];
 let server = await startHazel(args);
 
-const members = (page) => page.eval(`[...document.querySelectorAll('#members li')].map((l) => l.textContent).join(',')`);
-const messages = (page) => page.eval(`[...document.querySelectorAll('#messages li')].map((l) => l.textContent).join('\\n')`);
-const status = (page) => page.eval(`document.getElementById('status').textContent`);
+// Generous waits: a loaded machine may be slow, never wrong.
+const kWait = 15000;
+const members = (page) => page.locator('#members li').allTextContents().then((l) => l.join(','));
+const expectMembers = async (page, want, what) => {
+  await page.waitForFunction((w) => [...document.querySelectorAll('#members li')]
+    .map((l) => l.textContent).join(',') === w, want, { timeout: kWait })
+    .catch(async (e) => { throw new Error(`${what} (has ${await members(page)}): ${e.message}`); });
+};
+const expectText = (page, selector, text, what) =>
+  page.locator(selector, { hasText: text }).first().waitFor({ timeout: kWait })
+    .catch((e) => { throw new Error(`${what}: ${e.message}`); });
+const expectStatus = (page, cls, what, timeout = kWait) =>
+  page.locator(`#status.${cls}`).waitFor({ timeout })
+    .catch((e) => { throw new Error(`${what}: ${e.message}`); });
 
 async function join(page, name, room) {
-  await page.waitFor(`document.readyState === 'complete' && !!document.getElementById('join')`, 'the page');
-  await page.eval(`(() => {
-    document.getElementById('name').value = ${JSON.stringify(name)};
-    document.getElementById('room').value = ${JSON.stringify(room)};
-    document.getElementById('join').requestSubmit();
-  })()`);
-  await page.waitFor(`document.getElementById('status').className === 'up'`, `${name} connected`);
+  await page.goto(server.pageUrl);
+  await page.fill('#name', name);
+  await page.fill('#room', room);
+  await page.click('#join-button');
+  await expectStatus(page, 'up', `${name} to connect`);
 }
 
-const browser = await Browser.launch(chromium);
+const browser = await playwright.chromium.launch({ executablePath: chromium, headless: true });
 let code = 1;
 try {
+  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
   const room = `chat-${process.pid}`;
-  const alice = await browser.newPage(server.pageUrl);
-  const bob = await browser.newPage(server.pageUrl);
+  const alice = await context.newPage();
+  const bob = await context.newPage();
   await join(alice, 'alice', room);
   await join(bob, 'bob', room);
-  for (const [who, page] of [['alice', alice], ['bob', bob]])
-    await page.waitFor(`[...document.querySelectorAll('#members li')].map((l) => l.textContent).join(',') === 'alice,bob'`,
-                       `${who} to list alice and bob (has ${await members(page)})`);
+  await expectMembers(alice, 'alice,bob', 'alice to list alice and bob');
+  await expectMembers(bob, 'alice,bob', 'bob to list alice and bob');
 
-  await alice.eval(`(() => {
-    document.getElementById('text').value = 'hello from alice';
-    document.getElementById('say').requestSubmit();
-  })()`);
-  await bob.waitFor(`document.getElementById('messages').textContent.includes('alice: hello from alice')`,
-                    'bob to see the message');
-  await alice.waitFor(`document.getElementById('messages').textContent.includes('alice: hello from alice')`,
-                      'alice to see her own message');
-  await bob.screenshot(shot);
+  await alice.fill('#text', 'hello from alice');
+  await alice.click('#send');
+  await expectText(bob, '#messages li', 'alice: hello from alice', 'bob to see the message');
+  await expectText(alice, '#messages li', 'alice: hello from alice', 'alice to see her own message');
+  fs.mkdirSync(path.dirname(shot), { recursive: true });
+  await bob.screenshot({ path: shot });
 
   await alice.close();
-  await bob.waitFor(`[...document.querySelectorAll('#members li')].map((l) => l.textContent).join(',') === 'bob'`,
-                    'bob to see alice leave');
-  await bob.waitFor(`document.getElementById('messages').textContent.includes('alice left')`, 'the note that alice left');
+  await expectMembers(bob, 'bob', 'bob to see alice leave');
+  await expectText(bob, '#messages li', 'alice left', 'the note that alice left');
 
   if (!server.external) {
     // The server goes away and comes back on the same port: the page says
     // so and reconnects by itself.
     await server.stop();
-    await bob.waitFor(`document.getElementById('status').textContent.startsWith('disconnected')`, 'bob to see the drop');
+    await expectText(bob, '#status', 'disconnected', 'bob to see the drop');
     server = await startHazel(args);
-    await bob.waitFor(`document.getElementById('status').className === 'up'`, 'bob to reconnect', 15000);
-    await bob.waitFor(`[...document.querySelectorAll('#members li')].map((l) => l.textContent).join(',') === 'bob'`,
-                      'bob back in the room');
+    await expectStatus(bob, 'up', 'bob to reconnect', 30000);
+    await expectMembers(bob, 'bob', 'bob back in the room');
   }
   console.log(`browser: two tabs chatted, the list followed a closed tab${server.external ? '' : ', the page reconnected'}; ` +
-              `screenshot ${path.relative(root, shot)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  void messages;
-  void status;
+              `screenshot ${path.relative(root, shot)} (Chromium ${browser.version()}, ` +
+              `${((Date.now() - started) / 1000).toFixed(1)} s)`);
   code = 0;
 } catch (e) {
-  console.log(`FAIL browser: ${e.message}`);
+  console.log(`FAIL browser: ${e.message.split('\n')[0]}`);
 } finally {
   await browser.close();
   await server.stop();

@@ -9,6 +9,7 @@
 #include "bench/exit.h"
 #include "bench/peers.h"
 #include "bench/bench_resp.h"
+#include "bench/ws.h"
 #include "hazel/builtins.h"
 
 namespace hazel_bench {
@@ -172,6 +173,10 @@ void Bench::start_run(uint64_t now) {
 void Bench::on_connected(size_t i) {
   Conn& c = conns_[i];
   now_ = now_ns();
+  if (opt_.ws && !c.upgraded_) {  // the setup follows the 101
+    driver_.output(i) += ws::upgrade_request(server_name(opt_), ws::key_for(i));
+    return;
+  }
   append_setup(c);
   if (c.pending_.empty()) setup_done(c, true, "");
 }
@@ -190,7 +195,9 @@ void Bench::append_setup(Conn& c) {
   auto queue_hazel = [&](uint8_t tag, uint16_t service, uint16_t op,
                          std::string_view body) {
     uint32_t session = c.next_session_++;
+    size_t at = out.size();
     out += hazel::encode_frame(Kind::kRequest, service, op, session, body);
+    seal(out, at);
     c.pending_.push({now_, session, tag});
   };
   auto queue_resp = [&](const std::string& command) {
@@ -260,7 +267,12 @@ void Bench::append_request(Conn& c) {
   if (work_.seq_at != kNone) hazel::put_u64(bytes + work_.seq_at, c.next_seq_++);
   if (work_.target_at != kNone)
     hazel::put_u64(bytes + work_.target_at, c.tell_target_);
+  seal(out, at);
   c.pending_.push({now_, session, kTimed});
+}
+
+void Bench::seal(std::string& out, size_t at) {
+  if (opt_.ws) ws::wrap(out, at, ws::next_key(mask_state_));
 }
 
 // Tops the connection up to `depth` requests in flight. Members only listen.

@@ -63,6 +63,7 @@ class Bench final : public DriverSink {
     uint64_t expect_seq_ = 0;  // member: sequence the next delivery should carry
     size_t raw_echoed_ = 0;    // raw: bytes of the oldest chunk echoed so far
     bool raw_bad_ = false;     // raw: the oldest chunk came back different
+    bool upgraded_ = false;    // --ws: the server answered 101
     PendingQueue pending_;
     // From HELLO, in the modes that say it (publish, tell).
     bool said_hello_ = false;
@@ -85,6 +86,7 @@ class Bench final : public DriverSink {
   void pair_tells();
   void sample_cpu(std::optional<CpuSample>* into);
 
+  size_t consume_ws(Conn& c, const uint8_t* p, size_t n);
   size_t consume_hazel(Conn& c, const uint8_t* p, size_t n);
   size_t consume_resp(Conn& c, const uint8_t* p, size_t n);
   size_t consume_raw(Conn& c, const uint8_t* p, size_t n);
@@ -98,6 +100,8 @@ class Bench final : public DriverSink {
                          std::string_view body, std::string* why);
 
   void append_setup(Conn& c);
+  // --ws: out[at, end), one frame just queued, becomes one message.
+  void seal(std::string& out, size_t at);
   void append_request(Conn& c);
   void fill(Conn& c);
   void complete(Conn& c, const Pending& p, bool ok, const std::string& why);
@@ -125,6 +129,7 @@ class Bench final : public DriverSink {
   Driver driver_;
 
   uint64_t now_ = 0;  // time of the read being handled, shared by its replies
+  uint32_t mask_state_ = 0x9e3779b9;  // --ws: masking keys
   size_t ready_ = 0;
   size_t next_request_ = 0;  // which of work_.requests goes out next
   bool running_ = false;     // the barrier has passed: timed requests flow

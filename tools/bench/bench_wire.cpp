@@ -11,6 +11,7 @@
 #include "bench/peers.h"
 #include "bench/bench_resp.h"
 #include "bench/verify.h"
+#include "bench/ws.h"
 #include "hazel/builtins.h"
 
 namespace hazel_bench {
@@ -26,13 +27,57 @@ size_t Bench::on_input(size_t i, const uint8_t* p, size_t n) {
   Conn& c = conns_[i];
   switch (wire_) {
     case Wire::kHazel:
-      return consume_hazel(c, p, n);
+      return opt_.ws ? consume_ws(c, p, n) : consume_hazel(c, p, n);
     case Wire::kResp:
       return consume_resp(c, p, n);
     case Wire::kRaw:
       return consume_raw(c, p, n);
   }
   return n;
+}
+
+// --ws: the 101, then messages that must each carry exactly one frame;
+// a message's payload is handled where it lies.
+size_t Bench::consume_ws(Conn& c, const uint8_t* p, size_t n) {
+  size_t used = 0;
+  if (!c.upgraded_) {
+    std::string why;
+    long head = ws::upgrade_answer(p, n, &why);
+    if (head == 0) return 0;
+    if (head < 0) {
+      fail(c, "%s", why.c_str());
+      return n;
+    }
+    c.upgraded_ = true;
+    used = static_cast<size_t>(head);
+    on_connected(index_of(c));
+  }
+  while (used < n && !driver_.stopped()) {
+    ws::Frame f = ws::parse(p + used, n - used);
+    if (f.status == ws::Frame::kNeedMore) break;
+    if (f.status == ws::Frame::kBad) {
+      fail(c, "WebSocket broken: %s", f.why);
+      return n;
+    }
+    used += f.size;
+    if (f.opcode == 0x8) {
+      unsigned code = f.length >= 2 ? (unsigned{f.payload[0]} << 8) | f.payload[1] : 1005;
+      fail(c, "the server closed the WebSocket (code %u)", code);
+      return n;
+    }
+    if (f.opcode == 0x9 || f.opcode == 0xA) continue;  // no Ping is sent to it
+    if (f.opcode != 0x2 || !f.fin) {
+      fail(c, "WebSocket message of opcode %u%s; hazel sends whole binary ones",
+           unsigned{f.opcode}, f.fin ? "" : " in fragments");
+      return n;
+    }
+    auto len = static_cast<size_t>(f.length);
+    if (consume_hazel(c, f.payload, len) != len && !driver_.stopped()) {
+      fail(c, "a WebSocket message of %zu bytes that is not exactly one frame", len);
+      return n;
+    }
+  }
+  return used;
 }
 
 size_t Bench::consume_hazel(Conn& c, const uint8_t* p, size_t n) {

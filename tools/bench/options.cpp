@@ -98,6 +98,8 @@ void print_usage(FILE* out) {
       "  --peer p      tell: local (default) TELLs a connection on the same\n"
       "                worker process, remote one on another worker (HELLO\n"
       "                says which worker each connection is on)\n"
+      "  --ws          speak WebSocket to -p (a hazel --ws-port): upgrade on\n"
+      "                GET /ws, then each frame as one masked binary message\n"
       "  --token t     sys AUTH with token t on every connection before the\n"
       "                run (a server with --auth-secret-file)\n"
       "  --server-pid pid\n"
@@ -128,6 +130,10 @@ Options parse_args(int argc, char** argv) {
     }
     if (flag == "--json") {
       o.json = true;
+      continue;
+    }
+    if (flag == "--ws") {
+      o.ws = true;
       continue;
     }
     static constexpr std::string_view kValueFlags[] = {
@@ -196,6 +202,9 @@ Options parse_args(int argc, char** argv) {
   }
   if (!o.token.empty() && o.mode->wire != Wire::kHazel) {
     usage_error("--token is for the hazel modes");
+  }
+  if (o.ws && (o.mode->wire != Wire::kHazel || o.mode->shape == Shape::kLoris)) {
+    usage_error("--ws is for the hazel modes but loris");
   }
   if (o.mode->mode == Mode::kTell && o.connections < 2) {
     usage_error("tell mode needs -c of at least 2: a partner for each");

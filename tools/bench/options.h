@@ -70,6 +70,7 @@ struct Options {
   size_t keys = 1;                 // distinct keys for kv and resp get/set
   Peer peer = Peer::kLocal;
   pid_t server_pid = 0;  // 0: do not measure the server's CPU time
+  bool ws = false;  // --ws: over WebSocket (bench/ws.h), -p is the --ws-port
   bool quiet = false;
   bool json = false;
   std::string token;  // sys AUTH with it on every connection, before the run

@@ -24,8 +24,8 @@ void print_count(double v) {
 void print_summary(const Options& o, const Summary& s) {
   const std::string_view mode = o.mode->name;
   const Shape shape = o.mode->shape;
-  std::printf("mode         %.*s\n", static_cast<int>(mode.size()),
-              mode.data());
+  std::printf("mode         %.*s%s\n", static_cast<int>(mode.size()),
+              mode.data(), o.ws ? " over WebSocket" : "");
   if (shape == Shape::kIdle) {
     std::printf("connections  %zu\n", o.connections);
     std::printf("connect      %.2f s (open and ping every connection)\n",
@@ -76,9 +76,9 @@ void print_json(const Options& o, const Summary& s) {
   const std::string_view mode = o.mode->name;
   const Shape shape = o.mode->shape;
   std::printf(
-      "{\"mode\": \"%.*s\", \"connections\": %zu, \"depth\": %zu, "
-      "\"payload\": %zu, \"warmup_s\": %.3f, \"duration_s\": %.3f, ",
-      static_cast<int>(mode.size()), mode.data(), o.connections, o.depth,
+      "{\"mode\": \"%.*s\", \"transport\": \"%s\", \"connections\": %zu, "
+      "\"depth\": %zu, \"payload\": %zu, \"warmup_s\": %.3f, \"duration_s\": %.3f, ",
+      static_cast<int>(mode.size()), mode.data(), o.ws ? "ws" : "tcp", o.connections, o.depth,
       o.payload, o.warmup, s.duration_s);
   if (shape == Shape::kIdle) {
     std::printf("\"connect_s\": %.3f, ", s.connect_s);
