@@ -10,67 +10,27 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import {
   Client, SERVICE, SYS, KV, ROOM, KIND, STATUS, GOODBYE, statusName, okBody, sys, kv, room,
 } from './hazel.mjs';
+import {
+  note, fail, expect, withDeadline, check, sleep, poll, freePort, run,
+} from './checks.mjs';
 
 const HOST = '127.0.0.1';
 const HAZEL = process.env.HAZEL ?? './hazel';
 const RUN_LIMIT_MS = 55000;
 const T = 5000;            // deadline for an ordinary request (the server is local)
 const LONG = 20000;        // deadline for a request the server may answer with TIMEOUT
-const t0 = Date.now();
 
 // ---- reporting ------------------------------------------------------------
 
-let passed = 0;
-let failed = 0;
-const out = (s) => process.stdout.write(s + '\n');
-const note = (s) => out('# ' + s);
-
-class CheckError extends Error {}
-function fail(msg) { throw new CheckError(msg); }
-function expect(cond, msg) { if (!cond) fail(typeof msg === 'function' ? msg() : msg); }
 const show = (r) => (r && r.status !== undefined
   ? `${statusName(r.status)}${r.body.length ? ' ' + JSON.stringify(r.body.toString('utf8').slice(0, 80)) : ''}`
   : String(r));
 function expectStatus(r, status, what) {
   expect(r.status === status, () => `${what}: expected ${statusName(status)}, got ${show(r)}`);
   return r.body;
-}
-
-function withDeadline(p, ms, what) {
-  let timer;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise((_, rej) => { timer = setTimeout(() => rej(new CheckError(`${what}: no result within ${ms} ms`)), ms); }),
-  ]);
-}
-
-async function check(name, fn, ms = 20000) {
-  try {
-    await withDeadline(Promise.resolve().then(fn), ms, 'check');
-    passed++;
-    out(`ok - ${name}`);
-    return true;
-  } catch (e) {
-    failed++;
-    const why = e instanceof CheckError || e.code ? e.message : (e.stack ?? String(e));
-    out(`not ok - ${name}: ${why.replace(/\n/g, '\n#   ')}`);
-    return false;
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function poll(fn, ms, what, every = 50) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try { last = await fn(); if (last && last.done) return last.value; } catch (e) { last = { why: e.message }; }
-    if (Date.now() > end) fail(`${what}: not within ${ms} ms${last && last.why ? ` (last: ${last.why})` : ''}`);
-    await sleep(every);
-  }
 }
 
 // ---- /proc ------------------------------------------------------------------
@@ -121,14 +81,6 @@ function serverPidOfConnection(port, clientPort, pids) {
 
 const servers = new Set();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
 class Server {
   constructor(n) {
     this.n = n;
@@ -142,7 +94,7 @@ class Server {
 
   async start() {
     for (let attempt = 0; attempt < 5; attempt++) {
-      this.port = await freePort();
+      this.port = await freePort(HOST);
       this.proc = spawn(HAZEL, ['-b', HOST, '-p', String(this.port), '-w', String(this.n)],
         { stdio: ['ignore', 'pipe', 'pipe'] });
       servers.add(this);
@@ -240,22 +192,6 @@ class Server {
 }
 
 function killAll() { for (const s of servers) s.kill(); }
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { out(`not ok - run interrupted by ${sig}`); failed++; finish(); });
-process.on('uncaughtException', (e) => { out(`not ok - uncaught exception: ${e.stack}`); failed++; finish(); });
-process.on('unhandledRejection', (e) => { out(`not ok - unhandled rejection: ${e && e.stack ? e.stack : e}`); failed++; finish(); });
-const runTimer = setTimeout(() => { out(`not ok - whole run within ${RUN_LIMIT_MS} ms: still running`); failed++; finish(); }, RUN_LIMIT_MS);
-
-let finished = false;
-function finish() {
-  if (finished) return;
-  finished = true;
-  clearTimeout(runTimer);
-  killAll();
-  out(`${passed} passed, ${failed} failed`);
-  note(`run took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-}
 
 // ---- helpers for checks ---------------------------------------------------------
 
@@ -1115,12 +1051,7 @@ async function killStoppedWorkerChecks(S, W) {
 
 // ---- main ---------------------------------------------------------------------------
 
-try {
-  if (!fs.existsSync(HAZEL)) { out(`not ok - ${HAZEL} exists (run make first, from the repo root)`); failed++; finish(); }
+await run({ hazel: HAZEL, limitMs: RUN_LIMIT_MS, cleanup: killAll }, async () => {
   await phaseTwoWorkers();
   await phaseThreeWorkers();
-} catch (e) {
-  out(`not ok - harness: ${e.stack ?? e}`);
-  failed++;
-}
-finish();
+});
