@@ -30,9 +30,9 @@ Cluster::Cluster(Loop& loop, const Config& cfg, ClusterSink& sink)
       sink_(sink),
       prefix_(cfg.cluster_prefix),
       cmd_(loop, *this, "commands", cfg.cluster_max_output,
-           cfg.request_timeout_ms, cfg.max_frame + kFrameOverhead),
+           cfg.cluster_timeout_ms, cfg.max_frame + kFrameOverhead),
       sub_(loop, *this, "subscriber", cfg.cluster_max_output,
-           cfg.request_timeout_ms, cfg.max_frame + kFrameOverhead),
+           cfg.cluster_timeout_ms, cfg.max_frame + kFrameOverhead),
       up_(kMaxWorkers, 0) {
   beat_.fire = &Cluster::on_beat;
   beat_.data = this;
@@ -158,8 +158,11 @@ void Cluster::claim() {
   Try::next(this, kClaimTries);
 }
 
+// The services' channels first, then the node's own: when its
+// confirmation comes, every one before it is in place too.
 void Cluster::subscribe() {
   if (subscribing_ || subscribed_) return;
+  for (const auto& [ch, service] : channels_) send_subscribe(ch, nullptr);
   subscribing_ = sub_.command({"SUBSCRIBE", channel(node())},
                               [this](const resp::Value* v) {
                                 subscribing_ = false;
@@ -169,9 +172,43 @@ void Cluster::subscribe() {
                               });
 }
 
+bool Cluster::send_subscribe(const std::string& ch, UniqueFunction<void(bool)> done) {
+  return sub_.command({"SUBSCRIBE", ch}, [d = std::move(done)](const resp::Value* v) mutable {
+    if (d) d(v != nullptr && !v->is_error());
+  });
+}
+
+void Cluster::listen(uint16_t service, std::string_view ch,
+                     UniqueFunction<void(bool)> done) {
+  auto it = channels_.emplace(std::string(ch), service).first;
+  it->second = service;
+  // Before the node is joined, subscribe() will take it with the rest.
+  if (!joined() || !sub_.up() || sub_.full()) {
+    if (done) done(false);
+    return;
+  }
+  send_subscribe(it->first, std::move(done));
+}
+
+void Cluster::unlisten(std::string_view ch) {
+  lookup_.assign(ch);
+  auto it = channels_.find(lookup_);
+  if (it == channels_.end()) return;
+  channels_.erase(it);
+  if (sub_.up()) sub_.command({"UNSUBSCRIBE", lookup_}, nullptr);
+}
+
+void Cluster::unlisten_service(uint16_t service) {
+  std::vector<std::string> mine;
+  for (const auto& [ch, s] : channels_)
+    if (s == service) mine.push_back(ch);
+  for (const std::string& ch : mine) unlisten(ch);
+}
+
 void Cluster::maybe_joined() {
   if (!connected()) return;
-  if (!logged_up_) {
+  bool back = !logged_up_;
+  if (back) {
     if (announced_) HZ_INFO("cluster: Redis back: registered and subscribed again");
     logged_up_ = true;
   }
@@ -179,6 +216,7 @@ void Cluster::maybe_joined() {
     announced_ = true;
     sink_.on_cluster_joined();
   }
+  if (back) sink_.on_cluster_up();
 }
 
 // ---- heartbeat ---------------------------------------------------------------
@@ -277,6 +315,16 @@ void Cluster::poll(std::vector<uint32_t> members) {
 
 // ---- frames ------------------------------------------------------------------
 
+void Cluster::put_payload(std::string_view a, std::string_view b,
+                          std::string_view c, std::string_view d) {
+  payload_.resize(2);
+  put_u16(reinterpret_cast<uint8_t*>(payload_.data()), node());
+  payload_.append(a);
+  payload_.append(b);
+  payload_.append(c);
+  payload_.append(d);
+}
+
 bool Cluster::send_frame(uint16_t peer, std::string_view header,
                          std::string_view a, std::string_view b,
                          std::string_view c) {
@@ -284,12 +332,7 @@ bool Cluster::send_frame(uint16_t peer, std::string_view header,
     ++stats_.dropped;
     return false;
   }
-  payload_.resize(2);
-  put_u16(reinterpret_cast<uint8_t*>(payload_.data()), node());
-  payload_.append(header);
-  payload_.append(a);
-  payload_.append(b);
-  payload_.append(c);
+  put_payload(header, a, b, c);
   std::string ch = channel(peer);
   bool ok = cmd_.command({"PUBLISH", ch, payload_}, [this, peer](const resp::Value* v) {
     // Nobody received it: the node is gone (its subscription went with
@@ -305,20 +348,51 @@ bool Cluster::send_frame(uint16_t peer, std::string_view header,
   return true;
 }
 
+bool Cluster::publish(std::string_view ch, std::string_view a, std::string_view b) {
+  if (!connected()) {
+    ++stats_.dropped;
+    return false;
+  }
+  put_payload(a, b, {}, {});
+  if (!cmd_.command({"PUBLISH", ch, payload_}, nullptr)) {
+    ++stats_.dropped;
+    return false;
+  }
+  ++stats_.frames_out;
+  return true;
+}
+
 void Cluster::on_redis_message(Redis&, std::string_view ch,
                                std::string_view payload) {
-  if (!joined() || ch != channel(node()) || payload.size() < 2 + kHeaderSize) {
-    HZ_WARN("cluster: a message on %.*s that is not a hazel frame; ignored",
-            static_cast<int>(ch.size()), ch.data());
-    return;
-  }
+  if (!joined() || payload.size() < 2) return ignored(ch);
   auto* p = reinterpret_cast<const uint8_t*>(payload.data());
   uint16_t from = get_u16(p);
-  if (from >= kMaxWorkers || from == node()) return;
+  if (from >= kMaxWorkers) return ignored(ch);
+  if (ch != channel(node())) {
+    lookup_.assign(ch);
+    auto it = channels_.find(lookup_);
+    // A message still on its way when the channel was let go.
+    if (it == channels_.end()) return;
+    // This node's own messages come back to it: it has delivered them.
+    if (from == node()) return;
+    ++stats_.frames_in;
+    sink_.on_cluster_message(it->second, ch, from, payload.substr(2));
+    return;
+  }
+  if (payload.size() < 2 + kHeaderSize) return ignored(ch);
+  if (from == node()) return;
   ++stats_.frames_in;
   // It speaks, so it is there (its heartbeat may not have been seen yet).
   set_up(from, true);
   sink_.on_cluster_frame(from, p + 2, payload.size() - 2);
+}
+
+void Cluster::ignored(std::string_view ch) {
+  ++stats_.ignored;
+  if (stats_.ignored > 1) return;
+  HZ_WARN("cluster: a message on %.*s that is not from a hazel node; ignored "
+          "(logged once, counted)",
+          static_cast<int>(ch.size()), ch.data());
 }
 
 void Cluster::end_turn() {

@@ -15,7 +15,9 @@
 //   <p>:node:<n>    a node's heartbeat: its token, PX 3 heartbeats
 //   <p>:nodes       SET of node numbers that may be alive
 //   <p>:kv:<key>    the kv service's keys
-// Channels: <p>:to:<n>, the frames for node n.
+// Channels: <p>:to:<n>, the frames for node n; and what services listen
+// to (Context::listen): the room service's <p>:room:<name>, say, to which
+// a node subscribes only while it has members in that room.
 //
 // Two connections: one for commands (heartbeat, PUBLISH, kv) and one that
 // only subscribes. A node counts as up while its heartbeat key exists and
@@ -28,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "bus.h"
@@ -49,6 +52,13 @@ class ClusterSink {
   virtual void on_cluster_frame(uint16_t from, const uint8_t* frame,
                                 size_t n) = 0;
   virtual void on_node(uint16_t node, bool up) = 0;
+  // Registered and subscribed again after Redis was lost (and the first
+  // time): what services keep in Redis about this node, they state again.
+  virtual void on_cluster_up() = 0;
+  // A message node `from` published on `channel` (the full name), which
+  // `service` listens to.
+  virtual void on_cluster_message(uint16_t service, std::string_view channel,
+                                  uint16_t from, std::string_view message) = 0;
 
  protected:
   ~ClusterSink() = default;
@@ -58,6 +68,7 @@ struct ClusterStats {
   uint64_t dropped = 0;    // for other nodes, not sent: node or Redis down, or full
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
+  uint64_t ignored = 0;    // messages on our channels not from a hazel node
 };
 
 class Cluster final : public Redis::Observer, public BusRemote {
@@ -83,6 +94,18 @@ class Cluster final : public Redis::Observer, public BusRemote {
   uint16_t peers_up() const override { return peers_up_; }
   bool send_frame(uint16_t peer, std::string_view header, std::string_view a,
                   std::string_view b, std::string_view c) override;
+
+  // Services' channels (Context::listen/publish), by full name. listen()
+  // subscribes now if it can: `done(true)` once Redis confirms, false at
+  // once when Redis is not reachable. Either way the channel stays listened
+  // to, and is subscribed again whenever the subscriber reconnects.
+  void listen(uint16_t service, std::string_view channel,
+              UniqueFunction<void(bool)> done);
+  void unlisten(std::string_view channel);
+  void unlisten_service(uint16_t service);
+  // PUBLISH of `a`+`b` after this node's number; false (counted dropped)
+  // when Redis is not reachable or its output is full.
+  bool publish(std::string_view channel, std::string_view a, std::string_view b);
 
   // The command connection, for kv; `key(name)` is "<prefix>:<name>".
   Redis& commands() { return cmd_; }
@@ -110,12 +133,16 @@ class Cluster final : public Redis::Observer, public BusRemote {
 
   void claim();
   void subscribe();
+  bool send_subscribe(const std::string& channel, UniqueFunction<void(bool)> done);
+  void put_payload(std::string_view a, std::string_view b, std::string_view c,
+                   std::string_view d);
   void heartbeat();
   void poll(std::vector<uint32_t> members);
   void set_up(uint16_t node, bool up);
   void all_down();
   void maybe_joined();
   static void on_beat(TimerNode* n);
+  void ignored(std::string_view channel);
 
   Loop& loop_;
   const Config& cfg_;
@@ -136,6 +163,8 @@ class Cluster final : public Redis::Observer, public BusRemote {
   std::vector<uint8_t> up_;  // by node number
   uint16_t peers_up_ = 0;
   std::string payload_;      // one outgoing frame, reused
+  std::unordered_map<std::string, uint16_t> channels_;  // listened: service
+  std::string lookup_;       // a channel name being looked up, reused
   TimerNode beat_;
   ClusterStats stats_;
 };

@@ -1,6 +1,9 @@
 // Context: the daemon as a service sees it. Every call forwards to the core;
 // the context only adds who is asking (its owner), so that what a service
 // leaves behind is dropped when it is unmounted.
+#include <deque>
+#include <vector>
+
 #include "client_id.h"
 #include "core.h"
 #include "hazel/service.h"
@@ -55,6 +58,40 @@ std::string Context::cluster_key(std::string_view name) const {
   return core_->cfg.cluster_prefix + ":" + std::string(name);
 }
 
+namespace {
+// A reply as services see it; the elements of arrays (at any depth) are
+// kept in `store` for the callback's duration.
+RedisReply convert(const resp::Value& v, std::deque<std::vector<RedisReply>>& store) {
+  RedisReply out;
+  switch (v.type) {
+    case resp::Type::kNull: break;
+    case resp::Type::kSimple:
+    case resp::Type::kBulk:
+      out.kind = RedisReply::Kind::kString;
+      out.str = v.str;
+      break;
+    case resp::Type::kError:
+      out.kind = RedisReply::Kind::kError;
+      out.str = v.str;
+      break;
+    case resp::Type::kInteger:
+      out.kind = RedisReply::Kind::kInteger;
+      out.integer = v.integer;
+      break;
+    case resp::Type::kArray: {
+      out.kind = RedisReply::Kind::kArray;
+      out.integer = static_cast<int64_t>(v.items.size());
+      std::vector<RedisReply>& items = store.emplace_back();
+      items.reserve(v.items.size());
+      for (const resp::Value& i : v.items) items.push_back(convert(i, store));
+      out.elements = items.data();
+      break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 void Context::redis(std::initializer_list<std::string_view> args,
                     RedisCallback done) {
   RedisReply none;
@@ -64,31 +101,31 @@ void Context::redis(std::initializer_list<std::string_view> args,
   Redis& r = c->commands();
   if (r.full()) return done(Status::kBusy, none);
   r.command(args, [d = std::move(done)](const resp::Value* v) mutable {
-    RedisReply out;
-    if (v == nullptr) return d(Status::kUnavailable, out);
-    switch (v->type) {
-      case resp::Type::kNull: break;
-      case resp::Type::kSimple:
-      case resp::Type::kBulk:
-        out.kind = RedisReply::Kind::kString;
-        out.str = v->str;
-        break;
-      case resp::Type::kError:
-        out.kind = RedisReply::Kind::kError;
-        out.str = v->str;
-        break;
-      case resp::Type::kInteger:
-        out.kind = RedisReply::Kind::kInteger;
-        out.integer = v->integer;
-        break;
-      case resp::Type::kArray:
-        out.kind = RedisReply::Kind::kArray;
-        out.integer = static_cast<int64_t>(v->items.size());
-        break;
-    }
-    d(Status::kOk, out);
+    if (v == nullptr) return d(Status::kUnavailable, RedisReply{});
+    std::deque<std::vector<RedisReply>> store;
+    d(Status::kOk, convert(*v, store));
   });
 }
+
+void Context::listen(std::string_view channel, CallCallback done) {
+  Cluster* c = core_->cluster.get();
+  if (c == nullptr || owner_ == nullptr) return done(Status::kUnavailable, {});
+  c->listen(owner_->id(), cluster_key(channel),
+            [d = std::move(done)](bool ok) mutable {
+              d(ok ? Status::kOk : Status::kUnavailable, {});
+            });
+}
+
+void Context::unlisten(std::string_view channel) {
+  if (Cluster* c = core_->cluster.get()) c->unlisten(cluster_key(channel));
+}
+
+bool Context::publish(std::string_view channel, std::string_view head,
+                      std::string_view tail) {
+  Cluster* c = core_->cluster.get();
+  return c != nullptr && c->publish(cluster_key(channel), head, tail);
+}
+
 uint16_t Context::worker_of(ClientId client) const { return worker_of_id(client); }
 
 uint16_t shard_of(std::string_view key, uint16_t workers) {

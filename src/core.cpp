@@ -83,6 +83,7 @@ void Core::unmount(Service& s, bool notify) {
     if (t->owner == &s) mine.push_back(id);
   for (TimerId id : mine) cancel_timer(id);
   gate.remove_owned_by(&s);
+  if (cluster) cluster->unlisten_service(s.id());
   if (notify) s.on_unmount();
   s.ctx_ = nullptr;
   s.own_ctx_.reset();
@@ -370,6 +371,21 @@ void Core::on_cluster_frame(uint16_t from, const uint8_t* frame, size_t n) {
 }
 
 void Core::on_node(uint16_t node, bool up) { on_link(node, up); }
+
+void Core::on_cluster_up() {
+  services.for_each([&](Service& s) {
+    guarded("on_cluster_up", [&] { s.on_cluster_up(); });
+  });
+}
+
+void Core::on_cluster_message(uint16_t service, std::string_view channel,
+                              uint16_t from, std::string_view msg) {
+  Service* s = services.find(service);
+  size_t skip = cfg.cluster_prefix.size() + 1;  // "<prefix>:"
+  if (s == nullptr || channel.size() < skip) return;
+  channel.remove_prefix(skip);
+  guarded("on_channel", [&] { s->on_channel(channel, from, msg); });
+}
 
 // ---- the admin port ----------------------------------------------------------
 

@@ -99,6 +99,9 @@ class Core final : public RequestSink,
   void on_cluster_conflict() override;
   void on_cluster_frame(uint16_t from, const uint8_t* frame, size_t n) override;
   void on_node(uint16_t node, bool up) override;
+  void on_cluster_up() override;
+  void on_cluster_message(uint16_t service, std::string_view channel,
+                          uint16_t from, std::string_view msg) override;
   // This daemon's index among its peers: its worker index, or with
   // --cluster its node number.
   uint16_t self_peer() const {

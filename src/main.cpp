@@ -90,6 +90,13 @@ constexpr const char* kUsage =
     "      --cluster-heartbeat-ms MS\n"
     "                           a node renews its key this often and is dead\n"
     "                           after 3 missed (default 1000)\n"
+    "      --cluster-max-output BYTES\n"
+    "                           output to Redis pending before cross-node\n"
+    "                           traffic is dropped and kv answers BUSY\n"
+    "                           (default 67108864)\n"
+    "      --cluster-timeout MS each Redis command must be answered within it,\n"
+    "                           or the connection is dropped and opened again\n"
+    "                           (default 5000)\n"
     "      --log-level LEVEL    error, warn, info or debug (default info)\n"
     "  -h, --help               show this help and exit\n"
     "      --version            print the version and exit\n"
@@ -302,6 +309,14 @@ int main(int argc, char** argv) {
       cfg.cluster_heartbeat_ms =
           static_cast<uint32_t>(parse_uint(a, value(), 10, 60000));
       cluster_flag_given = true;
+    } else if (a == "--cluster-max-output") {
+      cfg.cluster_max_output = static_cast<size_t>(
+          parse_uint(a, value(), 65536, uint64_t{1} << 40));
+      cluster_flag_given = true;
+    } else if (a == "--cluster-timeout") {
+      cfg.cluster_timeout_ms =
+          static_cast<uint32_t>(parse_uint(a, value(), 100, 600000));
+      cluster_flag_given = true;
     } else if (a == "--log-level") {
       cfg.log_level = parse_level(value());
     } else {
@@ -315,7 +330,7 @@ int main(int argc, char** argv) {
   if (admin_bind_given && !cfg.admin_listen)
     usage_error("--admin-bind needs --admin-port");
   if (cluster_flag_given && cfg.cluster_url.empty())
-    usage_error("--cluster-prefix and --cluster-heartbeat-ms need --cluster");
+    usage_error("--cluster-prefix, --cluster-heartbeat-ms, --cluster-max-output and --cluster-timeout need --cluster");
 
   if (cfg.rate_burst != 0 && cfg.rate_limit == 0)
     usage_error("--rate-burst needs --rate-limit");

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <set>
 #include <string_view>
 #include <thread>
@@ -61,6 +62,7 @@ class RedisProc {
     }
   }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   uint16_t port() const { return port_; }
 
   // Sends `commands` pipelined on one connection; the last reply, raw.
@@ -268,6 +270,133 @@ TEST_F(ClusterTest, RoomSpansNodesWithCountsOrderAndMembers) {
   }
 }
 
+// The integer a raw RESP reply ends with (":2\r\n", or an array whose last
+// element is one, as PUBSUB NUMSUB's); -1 if none.
+int64_t last_integer(const std::string& raw) {
+  size_t at = raw.rfind(':');
+  if (at == std::string::npos || (at != 0 && raw[at - 1] != '\n')) return -1;
+  return std::stoll(raw.substr(at + 1));
+}
+
+TEST_F(ClusterTest, RoomChannelIsSubscribedOnlyByNodesWithMembers) {
+  add_node();
+  add_node();
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_see(3));
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  auto c = client(nodes_[2]);
+  auto numsub = [&] { return last_integer(redis_.ask({{"PUBSUB", "NUMSUB", "hazel:room:r"}})); };
+  EXPECT_EQ(join(*a, "r"), 1u);
+  EXPECT_EQ(join(*b, "r"), 2u);
+  EXPECT_EQ(numsub(), 2);
+  EXPECT_EQ(publish(*c, "r", "x"), 2u);
+  expect_push(*a, 10000);
+  expect_push(*b, 10000);
+  expect_status(call(*a, kRoom, kLeave, "r"), Status::kOk);
+  EXPECT_TRUE(eventually([&] { return numsub() == 1; }, kWaitMs));
+  expect_status(call(*b, kRoom, kLeave, "r"), Status::kOk);
+  EXPECT_TRUE(eventually([&] { return numsub() == 0; }, kWaitMs));
+  // The room's counts go with its last member.
+  EXPECT_TRUE(eventually([&] {
+    return last_integer(redis_.ask({{"EXISTS", "hazel:room:r"}})) == 0;
+  }, kWaitMs));
+  EXPECT_EQ(publish(*c, "r", "anyone?"), 0u);
+}
+
+TEST_F(ClusterTest, OneRedisPublishPerRoomPublishWhateverTheNodes) {
+  three_hosts();
+  std::vector<uint64_t> ids;
+  auto cs = one_client_each(&ids);
+  for (auto& c : cs) join(*c, "lobby");
+  auto publishes = [&] {
+    std::string info = redis_.ask({{"INFO", "commandstats"}});
+    size_t at = info.find("cmdstat_publish:calls=");
+    return at == std::string::npos ? 0 : std::stoll(info.substr(at + 22));
+  };
+  long long before = publishes();
+  constexpr int kMessages = 20;
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_EQ(publish(*cs[0], "lobby", std::to_string(i)), cs.size());
+  EXPECT_EQ(publishes() - before, kMessages);
+  for (auto& c : cs)
+    for (int i = 0; i < kMessages; ++i) expect_push(*c, 10000);
+}
+
+TEST_F(ClusterTest, RoomsSpanNodesAgainAfterRedisRestartsEmpty) {
+  add_node();
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_see(2));
+  auto a = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  join(*a, "lobby");
+  EXPECT_EQ(join(*b, "lobby"), 2u);
+  redis_.kill9();
+  std::string why;
+  ASSERT_TRUE(redis_.start(&why)) << why;
+  // The new Redis knows nothing: the nodes state their counts and listen
+  // to their rooms again by themselves.
+  EXPECT_TRUE(eventually([&] { return publish(*a, "lobby", "probe") == 2; }, kWaitMs));
+  EXPECT_EQ(publish(*a, "lobby", "after"), 2u);
+  bool seen = false;
+  for (int i = 0; i < 10000 && !seen; ++i) {
+    RoomPush rp;
+    ASSERT_TRUE(parse_room_push(expect_push(*b, 10000), &rp));
+    seen = rp.payload == "after";
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(ClusterTest, FullOutputToRedisAnswersKvBusyAndDropsCrossNodeTraffic) {
+  // A long command deadline, so that a stopped Redis stays a full one
+  // rather than a lost one however slow this machine is.
+  add_node({"--cluster-max-output", "65536", "--cluster-timeout", "120000"});
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_see(2));
+  auto a = client(nodes_[0]);
+  auto teller = client(nodes_[0]);
+  auto b = client(nodes_[1]);
+  uint64_t b_id = hello_id(*b);
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  // Far more than the kernel buffers between the node and Redis.
+  constexpr uint32_t kSets = 400;
+  std::string burst;
+  for (uint32_t i = 1; i <= kSets; ++i)
+    burst += encode_frame(Kind::kRequest, kKv, kSet, i,
+                          set_body("big" + std::to_string(i), 0, std::string(60000, 'v')));
+  std::string err;
+  ASSERT_TRUE(a->write_raw(burst, &err)) << err;
+  std::map<uint32_t, Frame> replies;
+  bool busy = false;
+  while (!busy) {
+    Frame f;
+    ASSERT_TRUE(a->read_frame(&f, kWaitMs, &err)) << "no BUSY: " << err;
+    busy = f.status() == Status::kBusy;
+    replies.emplace(f.header.session, std::move(f));
+  }
+  Status st = tell(*teller, b_id, "through a full pipe?").status();
+  EXPECT_NE(st, Status::kOk);
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+  // Every SET is answered: OK, BUSY, or TIMEOUT for those Redis held.
+  while (replies.size() < kSets) {
+    Frame f;
+    ASSERT_TRUE(a->read_frame(&f, kWaitMs, &err)) << replies.size() << ": " << err;
+    replies.emplace(f.header.session, std::move(f));
+  }
+  for (auto& [session, f] : replies) {
+    Status s = f.status();
+    EXPECT_TRUE(s == Status::kOk || s == Status::kBusy || s == Status::kTimeout)
+        << session << ": " << static_cast<int>(s);
+  }
+  EXPECT_TRUE(eventually([&] {
+    return tell(*teller, b_id, "and now?").status() == Status::kOk;
+  }, kWaitMs));
+  EXPECT_GE(info_value(*teller, "cluster_dropped"), 1);
+}
+
 TEST_F(ClusterTest, KvIsOneKeySpaceStoredInRedis) {
   three_hosts();
   auto a = client(nodes_[0]);
@@ -442,6 +571,8 @@ TEST(ClusterFlags, ClusterOptionsWithoutClusterExitTwo) {
   std::string err;
   EXPECT_EQ(exit_code_of({"--cluster-prefix", "x"}, &err), 2);
   EXPECT_EQ(exit_code_of({"--cluster-heartbeat-ms", "500"}, &err), 2);
+  EXPECT_EQ(exit_code_of({"--cluster-max-output", "65536"}, &err), 2);
+  EXPECT_EQ(exit_code_of({"--cluster-timeout", "500"}, &err), 2);
   EXPECT_EQ(exit_code_of({"--cluster", "redis://127.0.0.1:1", "--cluster-prefix",
                           "a b"}, &err), 2);
 }

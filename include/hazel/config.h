@@ -103,9 +103,14 @@ struct Config {
   // --cluster-heartbeat-ms: a node renews its key this often; three
   // missed and it counts as dead.
   uint32_t cluster_heartbeat_ms = 1000;
-  // Pending output to Redis before cross-node traffic is dropped (and
-  // counted, INFO cluster_dropped) and kv answers BUSY.
+  // --cluster-max-output: pending output to Redis before cross-node
+  // traffic is dropped (and counted, INFO cluster_dropped) and kv answers
+  // BUSY.
   size_t cluster_max_output = size_t{64} << 20;
+  // --cluster-timeout: each Redis command must be answered within it, or
+  // the connection is taken for stuck: dropped, what waited on it failed,
+  // and opened again.
+  uint32_t cluster_timeout_ms = 5000;
 };
 
 }  // namespace hazel

@@ -157,6 +157,7 @@ struct RedisReply {
   Kind kind = Kind::kNull;
   std::string_view str;  // kString, kError
   int64_t integer = 0;   // kInteger; kArray: how many elements
+  const RedisReply* elements = nullptr;  // kArray: the elements
 };
 using RedisCallback = UniqueFunction<void(Status status, const RedisReply& reply)>;
 
@@ -200,6 +201,16 @@ class Service {
   // Another worker went away (it died or is being replaced: its clients are
   // gone and calls to it have failed) or came (back).
   virtual void on_worker(uint16_t /*worker*/, bool /*up*/) {}
+  // --cluster: a message node `node` published (Context::publish) on a
+  // channel this service listens to (Context::listen). `channel` is the
+  // name given to listen(), without the cluster's prefix.
+  virtual void on_channel(std::string_view /*channel*/, uint16_t /*node*/,
+                          std::string_view /*message*/) {}
+  // --cluster: this node is registered with the cluster's Redis and its
+  // channels are subscribed: when it first joins, and each time Redis is
+  // back after it was lost (it may have lost its data): what a service
+  // keeps in Redis about this node, it writes again here.
+  virtual void on_cluster_up() {}
 
  protected:
   Context& ctx() { return *ctx_; }
@@ -320,6 +331,23 @@ class Context {
   // Redis is full. It runs even if the service is unmounted meanwhile:
   // capture what outlives it (a Reply), not the service.
   void redis(std::initializer_list<std::string_view> args, RedisCallback done);
+  // --cluster pub/sub between nodes. listen() subscribes this node to the
+  // cluster channel `channel` (under the prefix) for this service, whose
+  // on_channel() then receives what other nodes publish there. `done` runs
+  // once: OK when the subscription is in place (what is published after
+  // that reaches this node), UNAVAILABLE when Redis is not reachable now.
+  // Either way the channel stays listened to until unlisten() (or unmount)
+  // and is subscribed again whenever Redis comes back. Without a cluster,
+  // `done` gets UNAVAILABLE. Like redis()'s, `done` runs even if the
+  // service is unmounted meanwhile.
+  void listen(std::string_view channel, CallCallback done);
+  void unlisten(std::string_view channel);
+  // One PUBLISH of `head` + `tail` on `channel`, to every other node that
+  // listens (never back to this one: a service delivers here itself).
+  // False when it could not be sent: no cluster, Redis not reachable, or
+  // its output full (counted in INFO cluster_dropped).
+  bool publish(std::string_view channel, std::string_view head,
+               std::string_view tail = {});
   // The worker a client id belongs to.
   uint16_t worker_of(ClientId client) const;
   bool is_local(ClientId client) const { return worker_of(client) == worker_index(); }

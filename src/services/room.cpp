@@ -24,9 +24,20 @@
 // other worker to deliver to theirs (one bus frame per worker, the PUSH
 // encoded once there), answering with the sum of the counts; MEMBERS and
 // JOIN's count gather every worker's share. A client that disconnects is out
-// of its rooms on its own worker at once, hence everywhere. With --cluster
-// the same holds of nodes: the other nodes are asked through Redis, and a
-// node that dies stops being asked (its members are out of every room).
+// of its rooms on its own worker at once, hence everywhere.
+//
+// With --cluster, rooms span nodes through Redis pub/sub: a node listens to
+// channel <p>:room:<name> while it has members in that room, and only then.
+// PUBLISH delivers to the local members and makes one Redis PUBLISH of the
+// PUSH body, which every other node with members delivers to its own (the
+// PUSH encoded once per node); one publisher's messages keep their order,
+// as they travel one connection to Redis and one from it. Each node keeps
+// its member count of a room in the hash <p>:room:<name> (field: the node
+// number), and the rooms it has counts in in the set <p>:rooms_of:<node>;
+// PUBLISH and JOIN answer the local count plus the counts of the nodes that
+// are up, so a node that dies drops out of every count at once, and its
+// stale fields are cleared when its number is taken again. MEMBERS asks
+// every node that is up, as with workers.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -74,7 +85,10 @@ class RoomService final : public Service {
   void on_mount() override {
     // Rooms live where their members are: each worker holds its share.
     room_limit_ = std::max<size_t>(1, max_rooms_ / ctx().workers());
+    alive_ = std::make_shared<bool>(true);
+    cx_ = &ctx();
   }
+  void on_unmount() override { *alive_ = false; }
 
   void on_request(const Request& req, Reply reply) override {
     switch (req.op) {
@@ -121,6 +135,7 @@ class RoomService final : public Service {
   void join(const Request& req, Reply& reply) {
     if (!valid_name(req.body)) return bad_name(reply);
     Room* r = find(req.body);
+    bool created = false;
     if (r == nullptr || r->slot.count(req.client) == 0) {
       auto at = joined_.find(req.client);
       if (at != joined_.end() && at->second.size() >= max_per_client_) {
@@ -141,13 +156,16 @@ class RoomService final : public Service {
         fresh->name = std::string(req.body);
         r = fresh.get();
         rooms_.emplace(r->name, std::move(fresh));
+        created = true;
       }
       std::vector<Room*>& mine = joined_[req.client];
       r->slot.emplace(req.client, Slot{r->members.size(), mine.size()});
       r->members.push_back(req.client);
       mine.push_back(r);
       ++memberships_;
+      if (ctx().clustered()) state_count(*r, created);
     }
+    if (ctx().clustered()) return join_cluster(*r, created, std::move(reply));
     sum_counts(req, reply, kCountLocal, static_cast<uint32_t>(r->members.size()));
   }
 
@@ -212,10 +230,10 @@ class RoomService final : public Service {
     if (push_len > ctx().max_frame())
       return reply.error(Status::kTooLarge, "the PUSH would exceed max_frame");
     uint32_t delivered = 0;
+    head_.assign(req.body.substr(0, 1 + nlen));
+    head_.resize(1 + nlen + 8);
+    put_u64(reinterpret_cast<uint8_t*>(head_.data()) + 1 + nlen, req.client);
     if (Room* r = find(name)) {
-      head_.assign(req.body.substr(0, 1 + nlen));
-      head_.resize(1 + nlen + 8);
-      put_u64(reinterpret_cast<uint8_t*>(head_.data()) + 1 + nlen, req.client);
       // A slow member closed here leaves the room once this request is
       // done (DISCONNECT is delivered after the handler returns), so the
       // member list is stable while we walk it.
@@ -225,6 +243,8 @@ class RoomService final : public Service {
       // Fan-out is paid by the publisher (its rate limit, if any).
       if (!req.from_worker) ctx().charge(req.client, delivered);
     }
+    if (ctx().clustered()) return publish_cluster(req.client, name, payload, delivered,
+                                                  std::move(reply));
     sum_counts(req, reply, kPublish, delivered);
   }
 
@@ -274,7 +294,126 @@ class RoomService final : public Service {
       if (moved != &r) moved->slot.find(client)->second.in_client = at.in_client;
     }
     --memberships_;
+    if (ctx().clustered()) state_count(r, false);
     if (r.members.empty()) rooms_.erase(rooms_.find(r.name));  // frees r
+  }
+
+  // ---- --cluster ---------------------------------------------------------
+
+  static std::string channel_of(std::string_view room) {
+    return "room:" + std::string(room);
+  }
+  std::string count_key(std::string_view room) const {
+    return cx_->cluster_key(channel_of(room));
+  }
+  std::string rooms_of_key() const {
+    return cx_->cluster_key("rooms_of:" + std::to_string(cx_->worker_index()));
+  }
+  static void ignore(Status, const RedisReply&) {}
+
+  // Writes this node's member count of `r` to Redis (removing it, and the
+  // channel, when the room is empty here); `created`: the room is new here.
+  void state_count(const Room& r, bool created) {
+    std::string node = std::to_string(ctx().worker_index());
+    std::string key = count_key(r.name);
+    if (r.members.empty()) {
+      ctx().redis({"HDEL", key, node}, ignore);
+      ctx().redis({"SREM", rooms_of_key(), r.name}, ignore);
+      ctx().unlisten(channel_of(r.name));
+      return;
+    }
+    ctx().redis({"HSET", key, node, std::to_string(r.members.size())}, ignore);
+    if (created) ctx().redis({"SADD", rooms_of_key(), r.name}, ignore);
+  }
+
+  // The members of the other nodes that are up, from an HGETALL of a
+  // room's counts.
+  static uint32_t remote_count(const Context& cx, Status st, const RedisReply& v) {
+    if (st != Status::kOk || v.kind != RedisReply::Kind::kArray) return 0;
+    uint64_t total = 0;
+    for (int64_t i = 0; i + 1 < v.integer; i += 2) {
+      uint64_t node = 0;
+      uint64_t n = 0;
+      if (!to_u64(v.elements[i].str, &node) || !to_u64(v.elements[i + 1].str, &n))
+        continue;
+      if (node != cx.worker_index() && node < cx.peers() &&
+          cx.worker_up(static_cast<uint16_t>(node)))
+        total += n;
+    }
+    return static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX));
+  }
+
+  static bool to_u64(std::string_view s, uint64_t* out) {
+    if (s.empty() || s.size() > 19) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    *out = v;
+    return true;
+  }
+
+  // JOIN's answer: once this node receives the room (a room new here is
+  // listened to first), the local count plus every other node's.
+  void join_cluster(const Room& r, bool created, Reply reply) {
+    auto answer = [alive = alive_, cx = cx_, key = count_key(r.name),
+                   local = static_cast<uint32_t>(r.members.size()),
+                   reply = std::move(reply)](Status, std::string_view) mutable {
+      if (!*alive) return;
+      cx->redis({"HGETALL", key}, [cx, local, reply = std::move(reply)](
+                                      Status st, const RedisReply& v) mutable {
+        uint8_t buf[4];
+        reply.ok(u32_body(local + remote_count(*cx, st, v), buf));
+      });
+    };
+    if (created) return ctx().listen(channel_of(r.name), std::move(answer));
+    answer(Status::kOk, {});
+  }
+
+  // PUBLISH's second half: one Redis PUBLISH for every other node, and the
+  // answer counts their members.
+  void publish_cluster(ClientId publisher, std::string_view name,
+                       std::string_view payload, uint32_t delivered, Reply reply) {
+    uint8_t buf[4];
+    if (!ctx().publish(channel_of(name), head_, payload))
+      return reply.ok(u32_body(delivered, buf));
+    ctx().redis({"HGETALL", count_key(name)},
+                [alive = alive_, cx = cx_, publisher, delivered,
+                 reply = std::move(reply)](Status st, const RedisReply& v) mutable {
+                  uint32_t remote = *alive ? remote_count(*cx, st, v) : 0;
+                  if (*alive) cx->charge(publisher, remote);
+                  uint8_t b[4];
+                  reply.ok(u32_body(delivered + remote, b));
+                });
+  }
+
+  // What another node published to a room this node has members in.
+  void on_channel(std::string_view channel, uint16_t, std::string_view msg) override {
+    auto* p = reinterpret_cast<const uint8_t*>(msg.data());
+    if (msg.empty() || p[0] == 0 || msg.size() < 1u + p[0] + 8) return;
+    std::string_view name = msg.substr(1, p[0]);
+    if (channel.substr(0, 5) != "room:" || channel.substr(5) != name) return;
+    if (Room* r = find(name))
+      ctx().push_many(r->members.data(), r->members.size(), room::kId, kPublish, msg);
+  }
+
+  // Redis is (back) up, perhaps empty: this node's counts are written
+  // again, and fields a previous holder of its number left are cleared.
+  void on_cluster_up() override {
+    ctx().redis({"SMEMBERS", rooms_of_key()},
+                [alive = alive_, this](Status st, const RedisReply& v) {
+                  if (!*alive || st != Status::kOk || v.kind != RedisReply::Kind::kArray)
+                    return;
+                  std::string node = std::to_string(ctx().worker_index());
+                  for (int64_t i = 0; i < v.integer; ++i) {
+                    std::string_view name = v.elements[i].str;
+                    if (find(name) != nullptr) continue;
+                    ctx().redis({"HDEL", count_key(name), node}, ignore);
+                    ctx().redis({"SREM", rooms_of_key(), name}, ignore);
+                  }
+                });
+    for (const auto& [name, r] : rooms_) state_count(*r, true);
   }
 
   void bad_name(Reply& reply) {
@@ -289,6 +428,9 @@ class RoomService final : public Service {
   size_t memberships_ = 0;
   uint64_t joins_refused_ = 0;
   std::string head_;  // reused PUSH body head
+  // Callbacks from Redis may come after unmount: they check this first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Context* cx_ = nullptr;
 };
 
 }  // namespace
