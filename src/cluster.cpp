@@ -233,19 +233,25 @@ void Cluster::heartbeat() {
   if (!cmd_.up()) return;
   std::string ttl = std::to_string(3 * uint64_t{cfg_.cluster_heartbeat_ms});
   std::string self = std::to_string(node());
-  // GET: what the key held, so a number taken over by another node while
-  // this one was cut off is noticed.
-  cmd_.command({"SET", node_key(node()), token_, "PX", ttl, "GET"},
+  // Renewed only if it is still ours: SET NX retakes a key that expired
+  // (or a Redis that restarted empty lost); one that exists is checked and
+  // extended. A key another node holds now is never overwritten: this node
+  // stops instead, so that client ids stay unique and the taker goes on.
+  cmd_.command({"SET", node_key(node()), token_, "NX", "PX", ttl},
                [this](const resp::Value* v) {
-                 if (v == nullptr || v->is_null() || v->is_error()) return;
-                 if (v->str != token_) {
-                   HZ_ERROR("cluster: node number %u is held by %.*s: "
-                            "stopping so that client ids stay unique",
-                            node(), static_cast<int>(v->str.size()),
-                            v->str.data());
-                   sink_.on_cluster_conflict();
-                 }
+                 retaken_ = v != nullptr && !v->is_null() && !v->is_error();
                });
+  cmd_.command({"GET", node_key(node())}, [this, ttl](const resp::Value* v) {
+    if (v == nullptr || v->is_null() || v->is_error()) return;
+    if (v->str == token_) {
+      if (!retaken_) cmd_.command({"PEXPIRE", node_key(node()), ttl}, nullptr);
+      return;
+    }
+    HZ_ERROR("cluster: node number %u is held by %.*s: stopping so that "
+             "client ids stay unique",
+             node(), static_cast<int>(v->str.size()), v->str.data());
+    sink_.on_cluster_conflict();
+  });
   cmd_.command({"SADD", key("nodes"), self}, nullptr);
   // The subscriber says nothing of itself: a PING with a deadline shows
   // that it still hears Redis.

@@ -159,6 +159,7 @@ class Cluster final : public Redis::Observer, public BusRemote {
   bool subscribing_ = false;
   bool announced_ = false;  // on_cluster_joined was called
   bool polling_ = false;
+  bool retaken_ = false;     // this beat's SET NX took the key afresh
   bool logged_up_ = false;
   std::vector<uint8_t> up_;  // by node number
   uint16_t peers_up_ = 0;

@@ -363,6 +363,9 @@ void Core::on_cluster_joined() {
 }
 
 void Core::on_cluster_conflict() {
+  // Not a clean stop: a supervisor (or the master) starts it again, and
+  // then it takes a free number.
+  exit_status_ = 1;
   begin_shutdown();
 }
 
@@ -633,7 +636,7 @@ int Core::run() {
   bus.close_all();
   if (cluster) cluster->stop();
   HZ_INFO("stopped");
-  return 0;
+  return exit_status_;
 }
 
 void Core::begin_shutdown() {

@@ -188,6 +188,7 @@ class Core final : public RequestSink,
   bool started_ = false;
   bool accepting_ = false;
   bool shutting_down_ = false;
+  int exit_status_ = 0;  // what run() returns
   uint64_t started_ms_ = 0;
   TimerNode accept_deadline_;
 };

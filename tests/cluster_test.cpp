@@ -397,6 +397,26 @@ TEST_F(ClusterTest, FullOutputToRedisAnswersKvBusyAndDropsCrossNodeTraffic) {
   EXPECT_GE(info_value(*teller, "cluster_dropped"), 1);
 }
 
+TEST_F(ClusterTest, NodeWhoseNumberIsTakenStopsWithStatusOneAndLeavesItToTheTaker) {
+  add_node();
+  ASSERT_FALSE(HasFatalFailure());
+  auto a = client(nodes_[0]);
+  Frame hello = call(*a, kSys, kHello, "");
+  size_t at = hello.body.find("\nnode=");
+  ASSERT_NE(at, std::string::npos) << hello.body;
+  std::string node = hello.body.substr(at + 6, hello.body.find('\n', at + 1) - at - 6);
+  std::string key = "hazel:node:" + node;
+  // As a node that took the number while this one was cut off would.
+  redis_.ask({{"SET", key, "elsewhere:1", "PX", "60000"}});
+  auto st = nodes_[0].proc->wait_exit(kWaitMs);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 1) << *st;
+  std::string log = nodes_[0].proc->err() + nodes_[0].proc->out();
+  EXPECT_NE(log.find("is held by elsewhere:1"), std::string::npos) << log;
+  // It did not take the number back on its way out.
+  EXPECT_EQ(redis_.ask({{"GET", key}}), "$11\r\nelsewhere:1\r\n");
+}
+
 TEST_F(ClusterTest, KvIsOneKeySpaceStoredInRedis) {
   three_hosts();
   auto a = client(nodes_[0]);
