@@ -144,12 +144,16 @@ start_server() {  # name command... (@PORT@ in the command becomes the port)
 }
 
 servers=(hazel redis raw)
+# What this ./hazel offers. Read once into a variable: `./hazel --help |
+# grep -q` would make the pipeline fail (pipefail) whenever grep quits
+# before the whole text is written.
+hazel_help=$(./hazel --help 2>&1)
 hazel_flags=(-p @PORT@ -b 127.0.0.1 --log-level warn --max-clients 20000 --idle-timeout 0)
 redis_flags=(--save '' --appendonly no --port @PORT@ --bind 127.0.0.1
              --maxclients 20000 --loglevel warning)
 # The WebSocket port of the same hazel, when it has one (--ws-port).
 ws_port=""
-if ./hazel --help 2>&1 | grep -q -- '--ws-port'; then
+if grep -q -- '--ws-port' <<<"$hazel_help"; then
   ws_port=$(free_port)
   start_server hazel ./hazel "${hazel_flags[@]}" --ws-port "$ws_port"
   PORT[ws]=$ws_port PID[ws]=${PID[hazel]}
@@ -170,7 +174,7 @@ have() { [[ -n ${PORT[$1]:-} ]]; }
 # The same hazel with tokens required, and a token that allows what the
 # scenarios do (kv bench:*, room bench).
 token=""
-if ./hazel --help 2>&1 | grep -q -- '--auth-secret-file'; then
+if grep -q -- '--auth-secret-file' <<<"$hazel_help"; then
   (umask 077 && head -c 48 /dev/urandom | base64 >"$logdir/secret")
   start_server auth ./hazel "${hazel_flags[@]}" --auth-secret-file "$logdir/secret"
   token=$(tools/hazel-cli token --secret-file "$logdir/secret" --sub bench \
@@ -179,14 +183,14 @@ fi
 
 # Worker processes: hazel --workers 1 and 2 (-w), and a Redis placed like them.
 workers_skipped=""
-if ./hazel --help 2>&1 | grep -q -- '--workers'; then
+if grep -q -- '--workers' <<<"$hazel_help"; then
   launch=()
   start_server w1 ./hazel --workers 1 "${hazel_flags[@]}"
   start_server w2 ./hazel --workers 2 "${hazel_flags[@]}"
   (( have_redis )) && start_server wredis redis-server "${redis_flags[@]}"
   # Two nodes of a cluster (--cluster: each worker is a node) joined
   # through that Redis: what crosses between them goes through Redis.
-  if (( have_redis )) && ./hazel --help 2>&1 | grep -q -- '--cluster'; then
+  if (( have_redis )) && grep -q -- '--cluster' <<<"$hazel_help"; then
     start_server c2 ./hazel --workers 2 --cluster "redis://127.0.0.1:${PORT[wredis]}" \
       --cluster-prefix bench "${hazel_flags[@]}"
   fi
