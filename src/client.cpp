@@ -1,5 +1,7 @@
 #include "client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -71,7 +73,7 @@ void Client::queue_control(ws::Opcode op, std::string_view payload) {
 }
 
 ssize_t Client::write_now(const FrameHeader* h, std::string_view a,
-                          std::string_view b) {
+                          std::string_view b, int flags) {
   uint8_t pre[kMaxPrefix];
   size_t n = prefix(h, a.size() + b.size(), pre);
   struct iovec iov[3];
@@ -83,12 +85,18 @@ ssize_t Client::write_now(const FrameHeader* h, std::string_view a,
   mh.msg_iov = iov;
   mh.msg_iovlen = static_cast<size_t>(cnt);
   for (;;) {
-    ssize_t sent = sendmsg(fd_, &mh, MSG_NOSIGNAL);
+    ssize_t sent = sendmsg(fd_, &mh, MSG_NOSIGNAL | flags);
     if (sent >= 0) return sent;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     return -1;
   }
+}
+
+void Client::uncork() {
+  corked = false;
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 void Client::queue_rest(size_t skip, const FrameHeader* h, std::string_view a,

@@ -65,9 +65,10 @@ class Client final : public IoHandler {
   void queue_control(ws::Opcode op, std::string_view payload);
   void queue_raw(std::string_view bytes) { append({}, bytes, {}); }
   // Writes one frame straight from where it lies (nothing may be queued):
-  // the bytes the kernel took, or -1 if the connection failed.
+  // the bytes the kernel took, or -1 if the connection failed. `flags` may
+  // add MSG_MORE (then set `corked`, and uncork() once no more follows).
   ssize_t write_now(const FrameHeader* h, std::string_view a,
-                    std::string_view b);
+                    std::string_view b, int flags = 0);
   // Queues what write_now() left of the frame: all but its first `skip`
   // bytes.
   void queue_rest(size_t skip, const FrameHeader* h, std::string_view a,
@@ -120,6 +121,9 @@ class Client final : public IoHandler {
   Client* next_held = nullptr;   // intrusive: output held for one turn
   bool input_closed = false;     // peer shut its side; replies still due
   bool paused = false;           // input held back until output drains
+  bool corked = false;  // a write_now() was sent with MSG_MORE
+  // Pushes out what MSG_MORE held back (TCP_NODELAY set again sends it).
+  void uncork();
   bool large_frames = false;     // its last frame was large (read_input)
   bool lingering = false;        // closing, its last output not yet taken
   bool was_sending = false;      // closed mid-frame, or in a turn it sent

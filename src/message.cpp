@@ -281,11 +281,22 @@ void Message::feed(Client& c, const uint8_t* p, size_t n) {
       return;
     }
     if (d.status == DecodeStatus::kNeedMore) break;
+    // Another whole frame follows: a large reply written now may wait in
+    // the kernel for the next (MSG_MORE), so replies to pipelined large
+    // frames leave in full segments, not one transmission each.
+    const uint8_t* next = p + kHeaderSize + d.header.length;
+    size_t after = static_cast<size_t>(end - next);
+    more_for_ = after >= kHeaderSize && after >= kHeaderSize + get_u32(next + 12)
+                    ? &c
+                    : nullptr;
     dispatch(c, d.header, p + kHeaderSize);
-    p += kHeaderSize + d.header.length;
+    more_for_ = nullptr;
+    p = next;
     if (c.state() != Client::State::kOpen) return;
     maybe_pause(c);
   }
+  // What MSG_MORE held back goes now, whatever the last frame answered.
+  if (c.corked && c.state() == Client::State::kOpen) c.uncork();
   if (p < end) hold_input(c, p, static_cast<size_t>(end - p));
 }
 
@@ -719,7 +730,9 @@ bool Message::append_output(Client& c, const FrameHeader* h,
     // nothing for a frame this large, and the kernel takes it from where it
     // lies instead of after a copy into the ring. What it does not take now
     // is queued.
-    ssize_t sent = c.write_now(h, a, b);
+    bool more = more_for_ == &c && current_ == &c;
+    ssize_t sent = c.write_now(h, a, b, more ? MSG_MORE : 0);
+    if (more && sent > 0) c.corked = true;
     if (sent < 0) {
       close_now(c, "write failed");
       return false;

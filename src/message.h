@@ -181,6 +181,8 @@ class Message final : public GatewaySink, public UpgradeSink {
   uint16_t self_;
   std::unordered_map<ClientId, Client*> clients_;
   uint64_t next_id_ = 1;
+  // The client whose next frame is already read, while one is dispatched.
+  const Client* more_for_ = nullptr;
   Client* current_ = nullptr;  // open client whose frame is in dispatch()
   Client* flush_head_ = nullptr;
   Client* dead_head_ = nullptr;

@@ -4,6 +4,10 @@
 // back once the client is quiet, --max-input-memory closing the biggest
 // holder with GOODBYE LIMIT, --body-timeout closing a trickling client, and
 // --max-output-memory cutting the subscriber with the most pending output.
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -246,6 +250,49 @@ TEST_F(Buffers, InfoReportsInputAndOutputBytesHeld) {
   write_all(*c, echo_header(1, 50000) + "x");
   EXPECT_TRUE(eventually(
       [&] { return info_value(*observer, "input_bytes") == 50016; }));
+}
+
+// The server's end of `c`'s connection (the server runs in this process).
+int server_end_of(const BlockingClient& c, uint16_t server_port) {
+  sockaddr_in mine{};
+  socklen_t len = sizeof mine;
+  if (getsockname(c.fd(), reinterpret_cast<sockaddr*>(&mine), &len) != 0) return -1;
+  for (int fd = 3; fd < 65536; ++fd) {
+    sockaddr_in local{};
+    sockaddr_in peer{};
+    socklen_t l1 = sizeof local;
+    socklen_t l2 = sizeof peer;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &l1) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server_port)
+      continue;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &l2) == 0 &&
+        peer.sin_port == mine.sin_port)
+      return fd;
+  }
+  return -1;
+}
+
+TEST_F(Buffers, ReplyToAPipelinedLargeFrameIsNotHeldBackByTheFrameAfterIt) {
+  start_server(manual_clock_config());
+  auto c = connect();
+  ASSERT_TRUE(ping_ok(*c));
+  int server_fd = server_end_of(*c, server().port());
+  ASSERT_GE(server_fd, 0);
+  // A large ECHO, then a SEND that answers nothing: the ECHO's reply is
+  // written knowing that another frame follows (so the kernel may hold it
+  // for more), and must leave once that frame turns out to add nothing.
+  std::string body = payload(20000, 7);
+  write_all(*c, echo_request(1, body) +
+                    encode_frame(Kind::kSend, sys::kId, sys::kPing, 0, ""));
+  // Both were ready before this turn began, so they have been handled.
+  server().advance_clock(1);
+  int unsent = -1;
+  ASSERT_EQ(ioctl(server_fd, SIOCOUTQNSD, &unsent), 0);
+  EXPECT_EQ(unsent, 0) << "the reply waits in the server's send queue";
+  Frame f;
+  std::string err;
+  ASSERT_TRUE(c->read_frame(&f, 10000, &err)) << err;
+  EXPECT_EQ(f.body, body);
 }
 
 TEST_F(Buffers, ClientsStillClosingCountAgainstMaxClients) {
