@@ -17,10 +17,15 @@ namespace {
 // One read buffer shared by all clients (a read never allocates). Complete
 // frames are dispatched straight from it; only a trailing partial frame is
 // copied into the client's input. It has a header's worth of room in front
-// (see read_input()).
-constexpr size_t kReadBufferSize = 64 * 1024;
-// Fair share per client per turn, in bytes; level-triggered epoll brings it
-// back. A large frame arriving is read straight into place up to this much.
+// (see read_input()). Large enough for a pipeline of large frames (4 x 64
+// KiB and more) to come in one read: each read costs a syscall, each whole
+// frame in it costs no copy, so one read of many frames beats a read per
+// frame (measured: 16 KiB and 64 KiB echo at depth 4, +10-15% per CPU-s
+// against a 64 KiB buffer).
+constexpr size_t kReadBufferSize = 512 * 1024;
+// Fair share per client per turn, in bytes (a read that starts within it
+// may take a whole buffer); level-triggered epoll brings it back. A large
+// frame arriving is read straight into place up to this much.
 constexpr size_t kReadShare = 256 * 1024;
 // A client whose last frame was at least this large reads only kLargeLead
 // bytes past a frame's end: the next frame is likely large too, and what
@@ -47,6 +52,11 @@ constexpr size_t kMaxDrainBytes = 256 * 1024;
 // many large requests is slowed to the pace it reads at instead of being
 // cut off, and one that writes a long pipeline before reading anything
 // still has half the limit of room, as it would without backpressure.
+
+// Whether `n` bytes at `p` hold a whole frame (header and body).
+bool whole_frame(const uint8_t* p, size_t n) {
+  return n >= kHeaderSize && n - kHeaderSize >= get_u32(p + 12);
+}
 
 std::string describe_bad_header(const uint8_t* h, size_t avail,
                                 uint32_t max_frame) {
@@ -251,7 +261,12 @@ void Message::read_input(Client& c) {
       size_t part = std::min(got, to_frame);
       in.commit(part);
       got -= part;
-      if (in.size() == c.frame_total && !process_input(c)) return;
+      // A whole frame read behind it: the reply may wait for the next.
+      more_for_ = whole_frame(rb, got) ? &c : nullptr;
+      bool done = in.size() == c.frame_total && !process_input(c);
+      more_for_ = nullptr;
+      if (done) return;
+      if (got == 0 && c.corked && c.state() == Client::State::kOpen) c.uncork();
     }
     if (got > 0) {
       size_t part = in.size();  // a header cut short (frame_total == 0)
@@ -285,10 +300,7 @@ void Message::feed(Client& c, const uint8_t* p, size_t n) {
     // the kernel for the next (MSG_MORE), so replies to pipelined large
     // frames leave in full segments, not one transmission each.
     const uint8_t* next = p + kHeaderSize + d.header.length;
-    size_t after = static_cast<size_t>(end - next);
-    more_for_ = after >= kHeaderSize && after >= kHeaderSize + get_u32(next + 12)
-                    ? &c
-                    : nullptr;
+    more_for_ = whole_frame(next, static_cast<size_t>(end - next)) ? &c : nullptr;
     dispatch(c, d.header, p + kHeaderSize);
     more_for_ = nullptr;
     p = next;

@@ -100,6 +100,33 @@ TEST_F(Buffers, FramesCutAroundSixtyFourKiBArriveWhole) {
   }
 }
 
+// The read buffer is 512 KiB: a pipeline of large frames cut around where
+// one read ends.
+TEST_F(Buffers, PipelinedLargeFramesCutAroundWhereOneReadEndsArriveWhole) {
+  auto c = connect();
+  constexpr size_t kRead = 512 * 1024;
+  std::vector<std::string> bodies;
+  std::string wire;
+  // Eight frames that end 8 bytes short of a read and a small one: the
+  // cuts below fall in the eighth frame's body, at its end, in the ninth's
+  // header and in its body.
+  for (uint32_t i = 0; i < 9; ++i) {
+    bodies.push_back(payload(i < 8 ? kRead / 8 - 1 - kHeaderSize : 3000,
+                             static_cast<uint8_t>(i)));
+    wire += echo_request(i + 1, bodies.back());
+  }
+  ASSERT_EQ(wire.size(), kRead - 8 + kHeaderSize + 3000);
+  for (size_t cut : {kRead - 9, kRead - 8, kRead - 1, kRead, kRead + 8, kRead + 400}) {
+    std::thread writer([&] {
+      write_all(*c, wire.substr(0, cut));
+      std::this_thread::sleep_for(Ms(5));
+      write_all(*c, wire.substr(cut));
+    });
+    for (uint32_t i = 0; i < bodies.size(); ++i) expect_reply(read_any(*c), i + 1, bodies[i]);
+    writer.join();
+  }
+}
+
 TEST_F(Buffers, AFrameCutShortIsHeldInAnArrayOfExactlyItsSizeAndGivenBackWhenQuiet) {
   auto c = connect();
   auto observer = connect();
