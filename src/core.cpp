@@ -193,9 +193,19 @@ void Core::on_remote_answered(ClientId client) {
 // From the start of the turn that read the request (free: the loop read the
 // clock then), so the time it waited behind the rest of that turn's input
 // counts, to now: one clock read per answer.
+// Timed at the end of the turn, once output is written: one clock read for
+// every request the turn answered (a clock read per request cost 3-4% of
+// the CPU at 1 KiB echo on a VM), and the reply leaves then anyway.
 void Core::on_request_done(uint16_t service, uint64_t started_ns) {
+  answered_.push_back({service, started_ns});
+}
+
+void Core::observe_durations() {
+  if (answered_.empty()) return;
   uint64_t now = loop.read_ns();
-  durations.observe(service, now > started_ns ? now - started_ns : 0);
+  for (const Answered& a : answered_)
+    durations.observe(a.service, now > a.started_ns ? now - a.started_ns : 0);
+  answered_.clear();
 }
 
 void Core::send_peer_reply(uint16_t worker, uint32_t slot, uint32_t gen,
@@ -656,6 +666,7 @@ void Core::begin_shutdown() {
 void Core::on_end_of_turn(void* arg) {
   auto* core = static_cast<Core*>(arg);
   core->message.end_turn();
+  core->observe_durations();
   core->bus.end_turn();
   if (core->cluster) core->cluster->end_turn();
   if (core->ws) core->ws->http().end_turn();

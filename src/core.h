@@ -177,6 +177,13 @@ class Core final : public RequestSink,
   void dispatch_request(Service& s, const Request& req, uint32_t wire_session);
   void dispatch_send(Service& s, const Request& req);
 
+  // Requests answered this turn, timed at its end (observe_durations()).
+  struct Answered {
+    uint16_t service;
+    uint64_t started_ns;
+  };
+  void observe_durations();
+  std::vector<Answered> answered_;
   std::unordered_map<TimerId, std::unique_ptr<ServiceTimer>> timers_;
   TimerId next_timer_id_ = 1;
   // The discard session a SEND's handler opened, while it runs.

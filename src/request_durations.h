@@ -1,10 +1,11 @@
 // RequestDurations: how long clients' REQUESTs take, per service, from the
 // start of the loop turn that read one (the loop reads its clock then
 // anyway, so the time a request waits behind the rest of that turn's input
-// counts, as its client feels it) to the moment its REPLY is queued (an
-// answer given later through the session table, from a timer or another
-// worker, included; a TIMEOUT counts at its deadline). What /metrics shows
-// as hazel_request_duration_seconds.
+// counts, as its client feels it) to the end of the turn that queued its
+// REPLY, when that turn's output has been written (an answer given later
+// through the session table, from a timer or another worker, included; a
+// TIMEOUT counts at its deadline). What /metrics shows as
+// hazel_request_duration_seconds.
 //
 // Fixed buckets, one table for every service and for the exposition, so a
 // histogram is an array of counters: observing one request is a few
