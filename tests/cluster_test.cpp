@@ -156,6 +156,16 @@ class ClusterTest : public ::testing::Test {
     return c;
   }
 
+  // `n` lone nodes on the default prefix, the first with `first_extra`
+  // flags and log level; returns once every node sees the others.
+  void start_nodes(size_t n, std::vector<std::string> first_extra = {},
+                   const char* first_log_level = "error") {
+    add_node(std::move(first_extra), "hazel", first_log_level);
+    for (size_t i = 1; i < n; ++i) add_node();
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(all_see(static_cast<int64_t>(n)));
+  }
+
   // Three hosts as a user would start them, one with two workers: four
   // nodes (every worker is one). Returns once every node sees the others.
   void three_hosts() {
@@ -279,11 +289,8 @@ int64_t last_integer(const std::string& raw) {
 }
 
 TEST_F(ClusterTest, RoomChannelIsSubscribedOnlyByNodesWithMembers) {
-  add_node();
-  add_node();
-  add_node();
+  start_nodes(3);
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(all_see(3));
   auto a = client(nodes_[0]);
   auto b = client(nodes_[1]);
   auto c = client(nodes_[2]);
@@ -325,10 +332,8 @@ TEST_F(ClusterTest, OneRedisPublishPerRoomPublishWhateverTheNodes) {
 }
 
 TEST_F(ClusterTest, RoomsSpanNodesAgainAfterRedisRestartsEmpty) {
-  add_node();
-  add_node();
+  start_nodes(2);
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(all_see(2));
   auto a = client(nodes_[0]);
   auto b = client(nodes_[1]);
   join(*a, "lobby");
@@ -352,10 +357,8 @@ TEST_F(ClusterTest, RoomsSpanNodesAgainAfterRedisRestartsEmpty) {
 TEST_F(ClusterTest, FullOutputToRedisAnswersKvBusyAndDropsCrossNodeTraffic) {
   // A long command deadline, so that a stopped Redis stays a full one
   // rather than a lost one however slow this machine is.
-  add_node({"--cluster-max-output", "65536", "--cluster-timeout", "120000"});
-  add_node();
+  start_nodes(2, {"--cluster-max-output", "65536", "--cluster-timeout", "120000"});
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(all_see(2));
   auto a = client(nodes_[0]);
   auto teller = client(nodes_[0]);
   auto b = client(nodes_[1]);
@@ -514,10 +517,8 @@ size_t count_of(const std::string& text, std::string_view what) {
 }
 
 TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
-  add_node({}, "hazel", "info");
-  add_node();
+  start_nodes(2, {}, "info");
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(all_see(2));
   auto a = client(nodes_[0]);
   auto b1 = client(nodes_[1]);
   auto b2 = client(nodes_[1]);
