@@ -397,7 +397,7 @@ void Cluster::ignored(std::string_view ch) {
   ++stats_.ignored;
   if (stats_.ignored > 1) return;
   HZ_WARN("cluster: a message on %.*s that is not from a hazel node; ignored "
-          "(logged once, counted)",
+          "(this and any more like it; logged once)",
           static_cast<int>(ch.size()), ch.data());
 }
 

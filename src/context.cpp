@@ -1,7 +1,6 @@
 // Context: the daemon as a service sees it. Every call forwards to the core;
 // the context only adds who is asking (its owner), so that what a service
 // leaves behind is dropped when it is unmounted.
-#include <deque>
 #include <vector>
 
 #include "client_id.h"
@@ -60,8 +59,9 @@ std::string Context::cluster_key(std::string_view name) const {
 
 namespace {
 // A reply as services see it; the elements of arrays (at any depth) are
-// kept in `store` for the callback's duration.
-RedisReply convert(const resp::Value& v, std::deque<std::vector<RedisReply>>& store) {
+// kept in `store` for the callback's duration (a vector's buffer stays put
+// when the vector itself is moved, so `elements` stays valid).
+RedisReply convert(const resp::Value& v, std::vector<std::vector<RedisReply>>& store) {
   RedisReply out;
   switch (v.type) {
     case resp::Type::kNull: break;
@@ -81,10 +81,11 @@ RedisReply convert(const resp::Value& v, std::deque<std::vector<RedisReply>>& st
     case resp::Type::kArray: {
       out.kind = RedisReply::Kind::kArray;
       out.integer = static_cast<int64_t>(v.items.size());
-      std::vector<RedisReply>& items = store.emplace_back();
+      std::vector<RedisReply> items;
       items.reserve(v.items.size());
       for (const resp::Value& i : v.items) items.push_back(convert(i, store));
       out.elements = items.data();
+      store.push_back(std::move(items));
       break;
     }
   }
@@ -102,7 +103,7 @@ void Context::redis(std::initializer_list<std::string_view> args,
   if (r.full()) return done(Status::kBusy, none);
   r.command(args, [d = std::move(done)](const resp::Value* v) mutable {
     if (v == nullptr) return d(Status::kUnavailable, RedisReply{});
-    std::deque<std::vector<RedisReply>> store;
+    std::vector<std::vector<RedisReply>> store;  // allocates for arrays only
     d(Status::kOk, convert(*v, store));
   });
 }

@@ -261,12 +261,12 @@ void Message::read_input(Client& c) {
       size_t part = std::min(got, to_frame);
       in.commit(part);
       got -= part;
-      // A whole frame read behind it: the reply may wait for the next.
+      // A whole frame read behind it: the reply may wait for the next
+      // (feed() below uncorks once that batch is handled).
       more_for_ = whole_frame(rb, got) ? &c : nullptr;
-      bool done = in.size() == c.frame_total && !process_input(c);
+      bool closed = in.size() == c.frame_total && !process_input(c);
       more_for_ = nullptr;
-      if (done) return;
-      if (got == 0 && c.corked && c.state() == Client::State::kOpen) c.uncork();
+      if (closed) return;
     }
     if (got > 0) {
       size_t part = in.size();  // a header cut short (frame_total == 0)
