@@ -161,10 +161,15 @@ void Redis::on_connected() {
     return [this, what](const resp::Value* v) {
       if (v == nullptr) return;
       if (v->is_error()) {
-        // Refused: the server is there but will not have us. Logged every
-        // time, since it needs the operator and does not fix itself.
-        HZ_ERROR("redis (%s): %s refused: %.*s", name_, what,
-                 static_cast<int>(v->str.size()), v->str.data());
+        // Refused: the server is there but will not have us, which needs
+        // the operator. Logged once (again only if the reason changes),
+        // not at every retry.
+        std::string why = std::string(what) + ": " + std::string(v->str);
+        if (why != refusal_logged_) {
+          HZ_ERROR("redis (%s): %s refused: %.*s (retrying; logged once)", name_,
+                   what, static_cast<int>(v->str.size()), v->str.data());
+          refusal_logged_ = std::move(why);
+        }
         lost("handshake refused");
         return;
       }
@@ -175,6 +180,7 @@ void Redis::on_connected() {
           HZ_INFO("redis (%s): connected to %s:%u again", name_,
                   addr_.host.c_str(), addr_.port);
         logged_down_ = false;
+        refusal_logged_.clear();
         obs_.on_redis_up(*this);
       }
     };

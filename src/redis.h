@@ -134,6 +134,7 @@ class Redis final : public IoHandler {
   TimerNode timer_;  // connect/command deadline, or the backoff
   uint32_t backoff_ms_ = 0;
   bool logged_down_ = false;  // the failure to reach Redis was logged
+  std::string refusal_logged_;  // the handshake refusal last logged
   uint64_t refused_ = 0;
 };
 

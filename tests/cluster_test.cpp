@@ -202,6 +202,13 @@ class ClusterTest : public ::testing::Test {
   std::vector<Node> nodes_;
 };
 
+size_t count_of(const std::string& text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 Frame tell(BlockingClient& from, uint64_t to, std::string_view payload) {
   return call(from, kSys, kTell, u64_bytes(to) + std::string(payload), 10000);
 }
@@ -481,6 +488,13 @@ TEST_F(ClusterTest, WrongPasswordIsLoggedAndTheNodeDoesNotServe) {
   if (probe.connect("127.0.0.1", port, &err, 200)) {
     EXPECT_FALSE(ping_ok(probe, 1000));
   }
+  // Retries go on (100 ms, doubling) without a line each: once for each of
+  // the node's two connections.
+  std::this_thread::sleep_for(Ms(2000));
+  kill(p.pid(), SIGTERM);
+  ASSERT_TRUE(p.wait_exit(kWaitMs));
+  std::string log = p.err();
+  EXPECT_EQ(count_of(log, "AUTH refused"), 2u) << log;
 }
 
 TEST_F(ClusterTest, InfoSumsEveryNode) {
@@ -507,13 +521,6 @@ TEST_F(ClusterTest, KilledNodeLeavesRoomsAndItsClientsCannotBeReached) {
   EXPECT_TRUE(st == Status::kNotFound || st == Status::kUnavailable)
       << static_cast<int>(st);
   EXPECT_TRUE(all_see(3));
-}
-
-size_t count_of(const std::string& text, std::string_view what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
 }
 
 TEST_F(ClusterTest, RedisGoneKvUnavailableLocalRoomsWorkThenTrafficResumes) {
