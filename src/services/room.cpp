@@ -361,18 +361,18 @@ class RoomService final : public Service {
                    local = static_cast<uint32_t>(r.members.size()),
                    reply = std::move(reply)](Status, std::string_view) mutable {
       if (!*alive) return;
-      cx->redis({"HGETALL", key}, [cx, local, reply = std::move(reply)](
+      cx->redis({"HGETALL", key}, [alive, cx, local, reply = std::move(reply)](
                                       Status st, const RedisReply& v) mutable {
         uint8_t buf[4];
-        reply.ok(u32_body(local + remote_count(*cx, st, v), buf));
+        reply.ok(u32_body(local + (*alive ? remote_count(*cx, st, v) : 0), buf));
       });
     };
     if (created) return ctx().listen(channel_of(r.name), std::move(answer));
     answer(Status::kOk, {});
   }
 
-  // PUBLISH's second half: one Redis PUBLISH for every other node, and the
-  // answer counts their members.
+  // PUBLISH's second half: one Redis PUBLISH reaches every other node with
+  // members, and the answer counts them.
   void publish_cluster(ClientId publisher, std::string_view name,
                        std::string_view payload, uint32_t delivered, Reply reply) {
     uint8_t buf[4];
